@@ -1,0 +1,32 @@
+"""Command-line front end. Each verb module has ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+_VERBS = (
+    "verbs",
+    "send",
+    "discover",
+    "codec_cmd",
+    "devices",
+    "history",
+    "watch",
+    "simulate",
+    "serve",
+)
+
+
+def _load() -> list[ModuleType]:
+    modules = []
+    for name in _VERBS:
+        try:
+            modules.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return modules
+
+
+VERB_MODULES = _load()

@@ -1,0 +1,89 @@
+"""The Kasa wire format: XOR autokey cipher and TCP framing. Pure functions, no I/O.
+
+The running key is always the *ciphertext* byte, in both directions:
+``c[i] = p[i] ^ k; k = c[i]`` and ``p[i] = c[i] ^ k; k = c[i]`` with k0 = 171.
+Decryption is therefore one big-integer XOR of the ciphertext with itself shifted
+by one byte; encryption is a running XOR, done by ``itertools.accumulate`` in C.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from itertools import accumulate
+from operator import xor
+from typing import Any
+
+from .errors import ProtocolError
+
+INITIAL_KEY = 171
+HEADER = struct.Struct(">I")
+HEADER_SIZE = HEADER.size
+
+
+def encrypt(plaintext: bytes | str) -> bytes:
+    """Encrypt a payload (str is encoded as UTF-8) without a length prefix."""
+    data = plaintext.encode() if isinstance(plaintext, str) else plaintext
+    return bytes(accumulate(data, xor, initial=INITIAL_KEY))[1:]
+
+
+def decrypt(ciphertext: bytes) -> bytes:
+    """Decrypt a payload without a length prefix."""
+    n = len(ciphertext)
+    if n == 0:
+        return b""
+    keys = bytes((INITIAL_KEY,)) + ciphertext[:-1]
+    value = int.from_bytes(ciphertext, "big") ^ int.from_bytes(keys, "big")
+    return value.to_bytes(n, "big")
+
+
+def frame(plaintext: bytes | str) -> bytes:
+    """Encrypt and prefix with the 4-byte big-endian length of the encrypted body."""
+    body = encrypt(plaintext)
+    return HEADER.pack(len(body)) + body
+
+
+def unframe(data: bytes) -> bytes:
+    """Decrypt one complete TCP message (header + body) and return the plaintext."""
+    if len(data) < HEADER_SIZE:
+        raise ProtocolError(f"message too short for a header: {len(data)} bytes")
+    (length,) = HEADER.unpack_from(data)
+    body = data[HEADER_SIZE:]
+    if length != len(body):
+        raise ProtocolError(f"length prefix says {length} bytes, body has {len(body)}")
+    return decrypt(body)
+
+
+def parse_header(header: bytes) -> int:
+    """Return the body length announced by a 4-byte header."""
+    if len(header) != HEADER_SIZE:
+        raise ProtocolError(f"incomplete header: {len(header)} of {HEADER_SIZE} bytes")
+    return int(HEADER.unpack(header)[0])
+
+
+def encode_request(request: dict[str, Any]) -> bytes:
+    """JSON-encode a request compactly, as UTF-8 bytes."""
+    return json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_json(plaintext: bytes) -> dict[str, Any]:
+    """Parse a decrypted reply; anything but a JSON object is a ProtocolError."""
+    try:
+        text = plaintext.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"reply is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        snippet = text[:40].encode("unicode_escape").decode()
+        raise ProtocolError(f"reply is not JSON ({exc.msg} at {exc.pos}): {snippet!r}") from None
+    except RecursionError:
+        raise ProtocolError("reply JSON is nested too deeply") from None
+    if not isinstance(value, dict):
+        raise ProtocolError(f"reply is JSON {type(value).__name__}, expected an object")
+    return value
+
+
+def datagram(request: dict[str, Any]) -> bytes:
+    """A UDP message: the encrypted JSON with no length prefix."""
+    return encrypt(encode_request(request))

@@ -1,0 +1,16 @@
+"""Device model, async client, command catalog and the synchronous SmartPlug facade."""
+
+from .client import DeviceClient, parse_host
+from .models import DeviceState, EnergyReading, EnergyStat, OutletInfo, SysInfo
+from .smartplug import SmartPlug
+
+__all__ = [
+    "DeviceClient",
+    "DeviceState",
+    "EnergyReading",
+    "EnergyStat",
+    "OutletInfo",
+    "SmartPlug",
+    "SysInfo",
+    "parse_host",
+]

@@ -1,0 +1,332 @@
+"""The async device client: one object per device, used by the CLI, TUI and SmartPlug.
+
+It owns one persistent ``Connection`` and turns protocol replies into typed
+models and project errors. Strip outlets are addressed with ``outlet=`` given as
+a 0-based index, a full child id, its 2-character short id, or the outlet name.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from .. import codec
+from ..errors import DeviceError, NotSupported, OutletNotFound, ProtocolError
+from ..transport import DEFAULT_PORT, DEFAULT_TIMEOUT, Connection, is_read_only
+from . import catalog
+from .models import (
+    DeviceState,
+    EnergyReading,
+    EnergyStat,
+    OutletInfo,
+    SysInfo,
+    parse_realtime,
+    parse_stats,
+    parse_sysinfo,
+)
+
+OutletSpec = int | str | None
+MODULE_NOT_SUPPORTED = -1
+
+
+def parse_host(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """Split ``host[:port]`` (IPv6 as ``[addr]:port``); raises ValueError when malformed."""
+    text = text.strip()
+    host, port = text, default_port
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"malformed host {text!r}: missing ']'")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"malformed host {text!r}")
+            port = _port(rest[1:], text)
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = _port(port_text, text)
+    if not host or any(c.isspace() or c in "/@?#" for c in host):
+        raise ValueError(f"malformed host {text!r}")
+    return host, port
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"malformed host {whole!r}: port must be 1-65535")
+    return int(text)
+
+
+def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | None:
+    """The first non-zero err_code in a reply, at module or method level."""
+    for module, body in reply.items():
+        if not isinstance(body, dict):
+            continue
+        code = body.get("err_code")
+        if isinstance(code, int) and code != 0:
+            return DeviceError(code, str(body.get("err_msg", "")), module, None, host)
+        for method, result in body.items():
+            if isinstance(result, dict):
+                code = result.get("err_code")
+                if isinstance(code, int) and code != 0:
+                    msg = str(result.get("err_msg", ""))
+                    return DeviceError(code, msg, module, method, host)
+    return None
+
+
+class DeviceClient:
+    """Talk to one plug or strip. Safe to share: requests are serialised per device."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        connect_timeout: float | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.connection = Connection(host, port, timeout, connect_timeout)
+        self.sysinfo: SysInfo | None = None
+        self._outlet_requests: dict[str, bytes] = {}
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def __aenter__(self) -> DeviceClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    # -- the request path ---------------------------------------------------
+
+    async def raw(self, request: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Send a request and return the reply object, without checking err_code."""
+        if isinstance(request, dict):
+            retry_safe = is_read_only(request)
+            payload = codec.encode_request(request)
+        else:
+            retry_safe, payload = False, request
+        reply = codec.decode_json(await self.connection.request(payload, retry_safe=retry_safe))
+        return reply
+
+    async def query(self, request: dict[str, Any], outlet: OutletSpec = None) -> dict[str, Any]:
+        """Send a request (to one outlet when given) and raise on any err_code."""
+        if outlet is not None:
+            target = await self.resolve_outlet(outlet)
+            request = {**request, "context": {"child_ids": [target.id]}}
+        reply = await self.raw(request)
+        error = find_error(reply, self.address)
+        if error is not None:
+            raise error
+        return reply
+
+    def _part(self, reply: dict[str, Any], module: str, method: str) -> Any:
+        """Extract one method's result, raising DeviceError or ProtocolError."""
+        body = reply.get(module)
+        if not isinstance(body, dict):
+            raise ProtocolError(f"{self.address}: reply has no {module!r} section")
+        code = body.get("err_code")
+        if isinstance(code, int) and code != 0:
+            raise DeviceError(code, str(body.get("err_msg", "")), module, None, self.address)
+        result = body.get(method)
+        if not isinstance(result, dict):
+            raise ProtocolError(f"{self.address}: reply has no {module}.{method} result")
+        code = result.get("err_code", 0)
+        if isinstance(code, int) and code != 0:
+            msg = str(result.get("err_msg", ""))
+            raise DeviceError(code, msg, module, method, self.address)
+        return result
+
+    # -- state ----------------------------------------------------------------
+
+    async def get_sysinfo(self) -> SysInfo:
+        reply = await self.raw(catalog.sysinfo())
+        self.sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
+        return self.sysinfo
+
+    def _parse_sysinfo(self, data: Any) -> SysInfo:
+        try:
+            return parse_sysinfo(data)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.address}: {exc}") from None
+
+    async def update(self) -> DeviceState:
+        """Read sysinfo and meters: one batched request, plus one per metered outlet."""
+        known = self.sysinfo
+        batch_meter = known is not None and known.has_emeter and not known.is_strip
+        request = {**catalog.sysinfo(), **catalog.realtime()} if batch_meter else catalog.sysinfo()
+        reply = await self.raw(request)
+        sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
+        self.sysinfo = sysinfo
+        energy: EnergyReading | None = None
+        outlet_energy: dict[int, EnergyReading] = {}
+        if sysinfo.has_emeter and not sysinfo.is_strip:
+            if "emeter" not in reply:
+                reply = await self.raw(catalog.realtime())
+            energy = self._reading_or_none(reply)
+        elif sysinfo.has_emeter:
+            for outlet in sysinfo.children:
+                reading = self._reading_or_none(await self._outlet_realtime(outlet.id))
+                if reading is not None:
+                    outlet_energy[outlet.index] = reading
+        return DeviceState(sysinfo, energy, outlet_energy, time.time())
+
+    async def _outlet_realtime(self, child_id: str) -> dict[str, Any]:
+        payload = self._outlet_requests.get(child_id)
+        if payload is None:
+            request = {**catalog.realtime(), "context": {"child_ids": [child_id]}}
+            payload = self._outlet_requests[child_id] = codec.encode_request(request)
+        reply = await self.connection.request(payload, retry_safe=True)
+        return codec.decode_json(reply)
+
+    def _reading_or_none(self, reply: dict[str, Any]) -> EnergyReading | None:
+        try:
+            return parse_realtime(self._part(reply, "emeter", "get_realtime"))
+        except DeviceError as exc:
+            if exc.err_code == MODULE_NOT_SUPPORTED:
+                return None
+            raise
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.address}: {exc}") from None
+
+    async def resolve_outlet(self, spec: OutletSpec) -> OutletInfo:
+        """Find an outlet by 0-based index, full id, 2-character short id or name."""
+        sysinfo = self.sysinfo or await self.get_sysinfo()
+        outlets = sysinfo.children
+        if not outlets:
+            raise OutletNotFound(f"{self.address}: {sysinfo.model} has no outlets to choose from")
+        if isinstance(spec, str):
+            text = spec.strip()
+            exact = [o for o in outlets if o.id == text]
+            short = [o for o in outlets if len(text) == 2 and o.short_id == text]
+            for found in (exact, short):
+                if found:
+                    return found[0]
+            if text.isdigit():
+                spec = int(text)
+            else:
+                named = [o for o in outlets if o.alias.casefold() == text.casefold()]
+                if named:
+                    return named[0]
+        if isinstance(spec, int) and 0 <= spec < len(outlets):
+            return outlets[spec]
+        raise OutletNotFound(
+            f"{self.address}: no outlet {spec!r}; {sysinfo.model} has {len(outlets)} outlets"
+            f" (index 0-{len(outlets) - 1}, id, short id or name)"
+        )
+
+    # -- actions -------------------------------------------------------------
+
+    async def set_relay(self, on: bool, outlet: OutletSpec = None) -> None:
+        await self.query(catalog.relay(on), outlet)
+
+    async def turn_on(self, outlet: OutletSpec = None) -> None:
+        await self.set_relay(True, outlet)
+
+    async def turn_off(self, outlet: OutletSpec = None) -> None:
+        await self.set_relay(False, outlet)
+
+    async def toggle(self, outlet: OutletSpec = None) -> bool:
+        """Flip the device (or one outlet) from its current state; returns the new state."""
+        sysinfo = await self.get_sysinfo()
+        if outlet is not None:
+            current = (await self.resolve_outlet(outlet)).is_on
+        else:
+            current = sysinfo.is_on
+        await self.set_relay(not current, outlet)
+        return not current
+
+    async def set_led(self, on: bool) -> None:
+        await self.query(catalog.led(on))
+
+    async def set_alias(self, alias: str, outlet: OutletSpec = None) -> None:
+        await self.query(catalog.alias(alias), outlet)
+
+    async def reboot(self, delay: int = 1) -> None:
+        await self.query(catalog.reboot(delay))
+
+    async def reset(self, delay: int = 1) -> None:
+        await self.query(catalog.reset(delay))
+
+    # -- time -----------------------------------------------------------------
+
+    async def get_time(self) -> datetime:
+        reply = await self.query({"time": {"get_time": {}}})
+        data = self._part(reply, "time", "get_time")
+        try:
+            return datetime(
+                data["year"], data["month"], data["mday"], data["hour"], data["min"], data["sec"]
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"{self.address}: unusable time reply ({exc})") from None
+
+    async def sync_time(self, now: datetime | None = None) -> datetime:
+        """Set the device clock to ``now`` (local time), keeping its timezone index."""
+        now = now or datetime.now()
+        index = 0
+        try:
+            reply = await self.query({"time": {"get_timezone": {}}})
+            index = int(self._part(reply, "time", "get_timezone").get("index", 0))
+        except (DeviceError, ValueError, TypeError):
+            pass
+        await self.query(
+            catalog.set_time(now.year, now.month, now.day, now.hour, now.minute, now.second, index)
+        )
+        return now
+
+    # -- energy ----------------------------------------------------------------
+
+    def _require_meter(self, sysinfo: SysInfo) -> None:
+        if not sysinfo.has_emeter:
+            raise NotSupported(f"{self.address}: {sysinfo.model} has no energy meter")
+
+    async def energy(self, outlet: OutletSpec = None) -> EnergyReading:
+        self._require_meter(self.sysinfo or await self.get_sysinfo())
+        reply = await self.query(catalog.realtime(), outlet)
+        return parse_realtime(self._part(reply, "emeter", "get_realtime"))
+
+    async def day_stats(self, year: int, month: int, outlet: OutletSpec = None) -> list[EnergyStat]:
+        self._require_meter(self.sysinfo or await self.get_sysinfo())
+        reply = await self.query(catalog.daystat(year, month), outlet)
+        return parse_stats(self._part(reply, "emeter", "get_daystat"), "day_list")
+
+    async def month_stats(self, year: int, outlet: OutletSpec = None) -> list[EnergyStat]:
+        self._require_meter(self.sysinfo or await self.get_sysinfo())
+        reply = await self.query(catalog.monthstat(year), outlet)
+        return parse_stats(self._part(reply, "emeter", "get_monthstat"), "month_list")
+
+    async def erase_energy(self, outlet: OutletSpec = None) -> None:
+        self._require_meter(self.sysinfo or await self.get_sysinfo())
+        await self.query(catalog.erase_energy(), outlet)
+
+    # -- rules and other modules -----------------------------------------------
+
+    async def rules(self, module: str, outlet: OutletSpec = None) -> list[dict[str, Any]]:
+        """Rules of ``schedule``, ``count_down`` or ``anti_theft``."""
+        reply = await self.query(catalog.rules(module), outlet)
+        rules = self._part(reply, module, "get_rules").get("rule_list", [])
+        if not isinstance(rules, list):
+            raise ProtocolError(f"{self.address}: {module}.rule_list should be a list")
+        return [r for r in rules if isinstance(r, dict)]
+
+    async def set_countdown(self, minutes: float, on: bool, outlet: OutletSpec = None) -> None:
+        """Switch on/off after ``minutes``; replaces any existing timer."""
+        await self.query(catalog.countdown_set(round(minutes * 60), on), outlet)
+
+    async def clear_countdown(self, outlet: OutletSpec = None) -> None:
+        await self.query(catalog.countdown_clear(), outlet)
+
+    async def cloud_info(self) -> dict[str, Any]:
+        return dict(self._part(await self.query(catalog.cloud_info()), "cnCloud", "get_info"))
+
+    async def wlan_scan(self) -> list[dict[str, Any]]:
+        reply = await self.query(catalog.wlan_scan())
+        networks = self._part(reply, "netif", "get_scaninfo").get("ap_list", [])
+        return [n for n in networks if isinstance(n, dict)] if isinstance(networks, list) else []

@@ -1,0 +1,265 @@
+"""Typed views of what devices report, parsed tolerantly from firmware variants.
+
+Missing optional fields are normal (firmware differs); a field of the wrong type
+is a ``ProtocolError`` that names the field. Energy readings are normalised to
+W, V, A and kWh from both meter formats (floats, or integer mW/mV/mA/Wh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ProtocolError
+
+STRIP_MODELS = ("HS300", "KP303", "HS107", "KP400", "KP200", "EP40", "HS103P")
+
+
+def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    value = data.get(key, default)
+    if value is None or value is default:
+        return value
+    if not isinstance(value, kind):
+        want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ProtocolError(f"field {key!r} should be {want}, got {type(value).__name__}")
+    return value
+
+
+def _first(data: dict[str, Any], keys: tuple[str, ...], kind: type | tuple[type, ...]) -> Any:
+    for key in keys:
+        if data.get(key) is not None:
+            return _get(data, key, kind)
+    return None
+
+
+def normalize_mac(mac: str | None) -> str:
+    if not mac:
+        return ""
+    return mac.replace("-", ":").upper()
+
+
+@dataclass(slots=True, frozen=True)
+class OutletInfo:
+    """One socket of a power strip."""
+
+    index: int
+    id: str
+    alias: str
+    is_on: bool
+    on_time: int = 0
+    next_action: dict[str, Any] | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[-2:]
+
+
+@dataclass(slots=True, frozen=True)
+class SysInfo:
+    """The device identity and state from ``system.get_sysinfo``."""
+
+    alias: str
+    model: str
+    device_type: str
+    mac: str
+    device_id: str
+    hw_ver: str
+    sw_ver: str
+    hw_id: str = ""
+    oem_id: str = ""
+    dev_name: str = ""
+    rssi: int | None = None
+    led_on: bool | None = None
+    relay_on: bool | None = None
+    on_time: int | None = None
+    features: frozenset[str] = frozenset()
+    latitude: float | None = None
+    longitude: float | None = None
+    updating: bool = False
+    children: tuple[OutletInfo, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_strip(self) -> bool:
+        return bool(self.children)
+
+    @property
+    def has_emeter(self) -> bool:
+        return "ENE" in self.features
+
+    @property
+    def is_on(self) -> bool:
+        """A strip counts as on when any outlet is on."""
+        if self.children:
+            return any(child.is_on for child in self.children)
+        return bool(self.relay_on)
+
+    @property
+    def outlets_on(self) -> int:
+        return sum(child.is_on for child in self.children)
+
+    @property
+    def model_family(self) -> str:
+        """``HS110(EU)`` -> ``HS110``."""
+        return self.model.split("(")[0].strip()
+
+
+def _parse_children(raw: Any) -> tuple[OutletInfo, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ProtocolError(f"sysinfo field 'children' should be a list, got {type(raw).__name__}")
+    outlets = []
+    for index, child in enumerate(raw):
+        if not isinstance(child, dict):
+            raise ProtocolError(f"outlet {index} should be an object, got {type(child).__name__}")
+        child_id = child.get("id")
+        if not isinstance(child_id, (str, int)) or isinstance(child_id, bool):
+            raise ProtocolError(f"outlet {index} has no usable 'id'")
+        state = _get(child, "state", int, 0)
+        outlets.append(
+            OutletInfo(
+                index=index,
+                id=str(child_id),
+                alias=_get(child, "alias", str) or f"Outlet {index}",
+                is_on=bool(state),
+                on_time=_get(child, "on_time", int) or 0,
+                next_action=child.get("next_action")
+                if isinstance(child.get("next_action"), dict)
+                else None,
+            )
+        )
+    return tuple(outlets)
+
+
+def parse_sysinfo(data: Any) -> SysInfo:
+    """Parse the object inside ``{"system": {"get_sysinfo": ...}}``."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"sysinfo should be an object, got {type(data).__name__}")
+    model = _get(data, "model", str)
+    if not model:
+        raise ProtocolError("sysinfo has no 'model'")
+    lat = _first(data, ("latitude",), (int, float))
+    lon = _first(data, ("longitude",), (int, float))
+    if lat is None and data.get("latitude_i") is not None:
+        lat = _get(data, "latitude_i", int) / 10_000
+    if lon is None and data.get("longitude_i") is not None:
+        lon = _get(data, "longitude_i", int) / 10_000
+    led_off = _get(data, "led_off", int)
+    relay = _get(data, "relay_state", int)
+    feature = _get(data, "feature", str) or ""
+    return SysInfo(
+        alias=_get(data, "alias", str) or "",
+        model=model,
+        device_type=_first(data, ("type", "mic_type"), str) or "",
+        mac=normalize_mac(_first(data, ("mac", "mic_mac", "ethernet_mac"), str)),
+        device_id=_get(data, "deviceId", str) or "",
+        hw_ver=_get(data, "hw_ver", str) or "",
+        sw_ver=_get(data, "sw_ver", str) or "",
+        hw_id=_get(data, "hwId", str) or "",
+        oem_id=_get(data, "oemId", str) or "",
+        dev_name=_get(data, "dev_name", str) or "",
+        rssi=_get(data, "rssi", int),
+        led_on=None if led_off is None else not led_off,
+        relay_on=None if relay is None else bool(relay),
+        on_time=_get(data, "on_time", int),
+        features=frozenset(part for part in feature.split(":") if part),
+        latitude=lat,
+        longitude=lon,
+        updating=bool(_get(data, "updating", int)),
+        children=_parse_children(data.get("children")),
+        raw=data,
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class EnergyReading:
+    """A realtime meter reading in W, V, A and kWh (``total`` since the last reset)."""
+
+    power_w: float | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    total_kwh: float | None = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {
+            "power_w": self.power_w,
+            "voltage_v": self.voltage_v,
+            "current_a": self.current_a,
+            "total_kwh": self.total_kwh,
+        }
+
+
+def _number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(f"meter field {key!r} should be a number, got {value!r}")
+    return value * scale
+
+
+def _scaled(data: dict[str, Any], old: str, new: str, scale: float) -> float | None:
+    """The old-firmware float field if present, else the newer integer field, scaled."""
+    value = _number(data, old)
+    return value if value is not None else _number(data, new, scale)
+
+
+def parse_realtime(data: Any) -> EnergyReading:
+    """Parse ``emeter.get_realtime`` in either firmware format."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"meter reading should be an object, got {type(data).__name__}")
+    return EnergyReading(
+        power_w=_scaled(data, "power", "power_mw", 1e-3),
+        voltage_v=_scaled(data, "voltage", "voltage_mv", 1e-3),
+        current_a=_scaled(data, "current", "current_ma", 1e-3),
+        total_kwh=_scaled(data, "total", "total_wh", 1e-3),
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class EnergyStat:
+    """Energy over one day (``day`` set) or one month (``day`` None), in kWh."""
+
+    year: int
+    month: int
+    day: int | None
+    energy_kwh: float
+
+
+def parse_stats(data: Any, list_key: str) -> list[EnergyStat]:
+    """Parse ``get_daystat`` (``day_list``) or ``get_monthstat`` (``month_list``)."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"statistics should be an object, got {type(data).__name__}")
+    items = data.get(list_key, [])
+    if not isinstance(items, list):
+        raise ProtocolError(f"{list_key!r} should be a list")
+    stats = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProtocolError(f"{list_key!r} entry should be an object")
+        energy = _scaled(item, "energy", "energy_wh", 1e-3)
+        year, month = _get(item, "year", int), _get(item, "month", int)
+        if year is None or month is None:
+            raise ProtocolError(f"{list_key!r} entry lacks year or month")
+        stats.append(EnergyStat(year, month, _get(item, "day", int), energy or 0.0))
+    return stats
+
+
+@dataclass(slots=True, frozen=True)
+class DeviceState:
+    """Everything one ``update()`` learned about a device."""
+
+    sysinfo: SysInfo
+    energy: EnergyReading | None = None
+    outlet_energy: dict[int, EnergyReading] = field(default_factory=dict)
+    timestamp: float = 0.0
+
+    @property
+    def power_w(self) -> float | None:
+        """Device power: the meter, or the sum over metered outlets."""
+        if self.energy is not None:
+            return self.energy.power_w
+        if self.outlet_energy:
+            return sum(r.power_w or 0.0 for r in self.outlet_energy.values())
+        return None
