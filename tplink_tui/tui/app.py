@@ -1,0 +1,609 @@
+"""The dashboard: device list on the left, the highlighted device on the right.
+
+The UI never waits on a device. Polling runs in the shared ``Monitor`` (asyncio
+tasks); its snapshots update plain ``DeviceView`` objects at once and the widgets
+are redrawn in coalesced batches a few times a second. Actions go through the
+monitor's per-device clients in workers, so a slow plug blocks nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import date
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Switch
+
+from ..devices.client import DeviceClient, parse_host
+from ..discovery import DEFAULT_TARGET, DiscoveredDevice
+from ..errors import TplinkError
+from ..monitor import Monitor, Snapshot, Status
+from ..store.config import ConfigStore, SavedDevice
+from ..transport import DEFAULT_PORT
+from .commands import DeviceCommands
+from .screens.confirm import ConfirmScreen
+from .screens.countdown import CountdownScreen
+from .screens.discover import DiscoverScreen
+from .screens.energy import EnergyScreen
+from .screens.help import HelpScreen
+from .screens.prompt import PromptScreen
+from .screens.traffic import TrafficScreen
+from .state import WHOLE_DEVICE, DeviceView, Pending
+from .widgets.detail import DetailPane, OutletRow
+from .widgets.device_table import DeviceTable
+
+FLUSH_SECONDS = 0.2
+TODAY_REFRESH = 600.0
+SORTS = ("name", "room", "power", "status")
+
+
+class TplinkApp(App[None]):
+    TITLE = "tplink-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {DeviceCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("l", "led", "LED", id="led"),
+        Binding("n", "rename", "Rename", id="rename"),
+        Binding("a", "add", "Add", id="add"),
+        Binding("d", "discover", "Discover", id="discover"),
+        Binding("x", "remove", "Remove", id="remove", show=False),
+        Binding("b", "reboot", "Reboot", id="reboot", show=False),
+        Binding("t", "timer", "Timer", id="timer"),
+        Binding("e", "energy", "Energy", id="energy"),
+        Binding("i", "traffic", "Traffic", id="traffic"),
+        Binding("o", "all_outlets(True)", "All on", id="all_on", show=False),
+        Binding("f", "all_outlets(False)", "All off", id="all_off", show=False),
+        Binding("plus,equals_sign", "interval(0.5)", "Faster", id="faster", show=False),
+        Binding("minus", "interval(2.0)", "Slower", id="slower", show=False),
+        Binding("p", "pause", "Pause", id="pause", show=False),
+        Binding("r", "refresh", "Refresh", id="refresh", show=False),
+        Binding("escape", "back", "Back to list", id="back", show=False),
+    ]
+
+    def __init__(
+        self,
+        store: ConfigStore,
+        *,
+        monitor: Monitor | None = None,
+        discovery_target: str = DEFAULT_TARGET,
+        discovery_port: int = DEFAULT_PORT,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.config, self.config_warning = store.load_or_recover()
+        settings = self.config.settings
+        self.monitor = monitor or Monitor(interval=settings.poll_interval)
+        self.discovery_target = discovery_target
+        self.discovery_port = discovery_port
+        self.views: dict[str, DeviceView] = {}
+        self._dirty: set[str] = set()
+        self._filter = ""
+        self._sort = "name"
+        self._fast_key: str | None = None
+        if settings.theme and settings.theme in self.available_themes:
+            self.theme = settings.theme
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder="filter by name, room or model", id="filter")
+                yield DeviceTable(id="devices")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def table(self) -> DeviceTable:
+        return self.query_one(DeviceTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.monitor.subscribe(self._on_snapshot)
+        for saved in self.config.devices:
+            self._watch(saved)
+        self.monitor.start()
+        self.set_interval(FLUSH_SECONDS, self._flush)
+        self.set_interval(1.0, self._tick)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.table.focus()
+        if self.config_warning:
+            self.notify(self.config_warning, severity="warning", timeout=10)
+        self._update_subtitle()
+
+    def _watch(self, saved: SavedDevice) -> DeviceView:
+        key = saved.address
+        view = self.views.get(key)
+        if view is None:
+            view = DeviceView(key, saved.name, saved.host, saved.port, saved.room)
+            self.views[key] = view
+            self.monitor.add(key, saved.host, saved.port)
+        if self._matches(view):
+            self.table.upsert(view)
+        return view
+
+    # -- polling → screen ----------------------------------------------------------------
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        view = self.views.get(snapshot.key)
+        if view is None:
+            return
+        view.apply(snapshot)
+        self._dirty.add(snapshot.key)
+        if snapshot.status_changed and snapshot.polls > 1:
+            if snapshot.status is Status.OFFLINE:
+                self.notify(f"{view.name} went offline: {snapshot.error}", severity="warning")
+            elif snapshot.status is Status.ONLINE:
+                self.notify(f"{view.name} is back online")
+        elif snapshot.status_changed and snapshot.status is Status.OFFLINE:
+            self.notify(f"{view.name} is offline: {snapshot.error}", severity="warning")
+
+    def _flush(self) -> None:
+        """Apply the coalesced poll results to the widgets."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        selected = self.detail.device_key or self.table.selected_key()
+        for key in dirty:
+            view = self.views.get(key)
+            if view is None:
+                continue
+            if self._matches(view):
+                self.table.upsert(view)
+            if key == selected:
+                self.detail.show(view)
+            self._maybe_read_today(view)
+
+    def _tick(self) -> None:
+        """Once a second: ages ('offline 42 s', 'last seen') move on."""
+        now = time.time()
+        for view in self.views.values():
+            snap = view.snapshot
+            if snap and (snap.status is Status.OFFLINE or now - (snap.last_seen or now) >= 5):
+                self._dirty.add(view.key)
+
+    def _maybe_read_today(self, view: DeviceView) -> None:
+        info = view.sysinfo
+        if not (view.online and info and info.has_emeter):
+            return
+        if time.monotonic() - view.today_checked < TODAY_REFRESH:
+            return
+        view.today_checked = time.monotonic()
+        self._read_today(view)
+
+    @work(group="today")
+    async def _read_today(self, view: DeviceView) -> None:
+        client = self.monitor.client(view.key)
+        today = date.today()
+        outlets: Iterable[int | None] = [None]
+        if view.sysinfo and view.sysinfo.is_strip:
+            outlets = [o.index for o in view.sysinfo.children]
+        total = 0.0
+        try:
+            for outlet in outlets:
+                stats = await client.day_stats(today.year, today.month, outlet)
+                total += sum(s.energy_kwh for s in stats if s.day == today.day)
+        except TplinkError:
+            return
+        view.today_kwh = total
+        self._dirty.add(view.key)
+
+    # -- selection -------------------------------------------------------------------
+
+    def selected_view(self) -> DeviceView | None:
+        key = self.table.selected_key()
+        return self.views.get(key) if key else None
+
+    def focused_outlet(self) -> int | None:
+        """The outlet whose switch has focus, if any."""
+        node = self.focused
+        while node is not None:
+            if isinstance(node, OutletRow):
+                return node.outlet
+            node = node.parent  # type: ignore[assignment]
+        return None
+
+    @on(DataTable.RowHighlighted, "#devices")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = str(event.row_key.value) if event.row_key.value is not None else None
+        view = self.views.get(key) if key else None
+        self.detail.show(view)
+        if self._fast_key and self._fast_key != key:
+            self.monitor.set_device_interval(self._fast_key, None)
+        self._fast_key = key
+        if key and self.monitor.interval > 1.0:
+            self.monitor.set_device_interval(key, 1.0)
+
+    @on(DataTable.RowSelected, "#devices")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        view = self.selected_view()
+        if view and view.sysinfo and view.sysinfo.is_strip:
+            rows = list(self.detail.query(OutletRow))
+            if rows:
+                rows[0].query_one(Switch).focus()
+        else:
+            self.action_toggle_selected()
+
+    # -- switching -----------------------------------------------------------------------
+
+    @on(Switch.Changed)
+    def _switch_flipped(self, event: Switch.Changed) -> None:
+        row = next((a for a in event.switch.ancestors if isinstance(a, OutletRow)), None)
+        if row is not None:
+            self.set_switch(row.device_key, row.outlet, event.value)
+
+    def set_switch(self, key: str, outlet: int, on: bool) -> None:
+        view = self.views.get(key)
+        if view is None or not view.online:
+            return
+        view.pending[outlet] = Pending(on, time.monotonic())
+        self._dirty.add(key)
+        self._send_relay(view, outlet, on)
+
+    @work(group="actions")
+    async def _send_relay(self, view: DeviceView, outlet: int, on: bool) -> None:
+        client = self.monitor.client(view.key)
+        try:
+            await client.set_relay(on, None if outlet == WHOLE_DEVICE else outlet)
+        except TplinkError as exc:
+            view.pending.pop(outlet, None)
+            self.notify(f"{view.name}: switching failed: {exc}", severity="error")
+        self._dirty.add(view.key)
+        self.monitor.refresh(view.key)
+
+    def action_toggle_selected(self) -> None:
+        view = self.selected_view()
+        if view is None or not view.online or view.sysinfo is None:
+            return
+        if view.sysinfo.is_strip:
+            self.action_all_outlets(not view.sysinfo.is_on)
+            return
+        self.set_switch(view.key, WHOLE_DEVICE, not view.shown_state())
+
+    def action_all_outlets(self, on: bool) -> None:
+        view = self.selected_view()
+        if view is None or not view.online or view.sysinfo is None:
+            return
+        count = len(view.sysinfo.children) or 1
+        what = f"all {count} outlets of {view.name}" if view.sysinfo.is_strip else view.name
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.set_switch(view.key, WHOLE_DEVICE, on)
+
+        self.push_screen(ConfirmScreen(f"Turn {'on' if on else 'off'} {what}?"), answered)
+
+    # -- device actions ------------------------------------------------------------------
+
+    def _client(self, view: DeviceView) -> DeviceClient:
+        return self.monitor.client(view.key)
+
+    @work(group="actions")
+    async def _run_action(self, view: DeviceView, label: str, coro_factory: object) -> None:
+        try:
+            await coro_factory()  # type: ignore[operator]
+        except TplinkError as exc:
+            self.notify(f"{view.name}: {label} failed: {exc}", severity="error")
+        else:
+            self.notify(f"{view.name}: {label}")
+        self.monitor.refresh(view.key)
+
+    def action_led(self) -> None:
+        view = self.selected_view()
+        if view is None or view.sysinfo is None:
+            return
+        on = not view.sysinfo.led_on
+        client = self._client(view)
+        self._run_action(view, f"LED {'on' if on else 'off'}", lambda: client.set_led(on))
+
+    def action_rename(self) -> None:
+        view = self.selected_view()
+        if view is None:
+            return
+        outlet = self.focused_outlet()
+        if outlet is not None and outlet != WHOLE_DEVICE and view.sysinfo:
+            current = view.sysinfo.children[outlet].alias
+            question = f"New name for outlet {outlet} of {view.name}"
+        else:
+            outlet, current, question = None, view.name, f"New name for {view.name}"
+
+        def answered(name: str | None) -> None:
+            if name and name != current:
+                self._rename(view, name, outlet)
+
+        self.push_screen(PromptScreen(question, current), answered)
+
+    @work(group="actions")
+    async def _rename(self, view: DeviceView, name: str, outlet: int | None) -> None:
+        try:
+            if view.online:
+                await self._client(view).set_alias(name, outlet)
+            if outlet is None:
+                saved = self.store.find(view.key) or self.store.find(view.name)
+                if saved is not None:
+                    self.store.rename_device(saved.name, name)
+                view.name = name
+        except TplinkError as exc:
+            self.notify(f"Renaming {view.name} failed: {exc}", severity="error")
+            return
+        self.notify(f"Renamed to {name}")
+        self._dirty.add(view.key)
+        self.monitor.refresh(view.key)
+
+    def action_add(self) -> None:
+        def check(text: str) -> str | None:
+            try:
+                parse_host(text)
+            except ValueError as exc:
+                return str(exc)
+            return None
+
+        def answered(text: str | None) -> None:
+            if text:
+                host, port = parse_host(text)
+                self.add_devices([SavedDevice(name=text, host=host, port=port)])
+
+        self.push_screen(
+            PromptScreen(
+                "Add a device by host[:port]", placeholder="127.0.0.1:9999", validate=check
+            ),
+            answered,
+        )
+
+    def add_devices(self, devices: list[SavedDevice]) -> None:
+        for device in devices:
+            if device.address in self.views:
+                self.notify(f"{device.address} is already in the list")
+                continue
+            try:
+                saved = self.store.add_device(device)
+            except TplinkError as exc:
+                self.notify(str(exc), severity="error")
+                continue
+            self._watch(saved)
+            self.notify(f"Added {saved.name}")
+        self._update_subtitle()
+
+    def action_discover(self) -> None:
+        known = {(v.host, v.port) for v in self.views.values()}
+
+        def answered(found: list[DiscoveredDevice] | None) -> None:
+            if found:
+                self.add_devices(
+                    [
+                        SavedDevice(
+                            name=self._unique_name(d.sysinfo.alias or d.host),
+                            host=d.host,
+                            port=d.port,
+                            mac=d.sysinfo.mac,
+                        )
+                        for d in found
+                    ]
+                )
+
+        self.push_screen(
+            DiscoverScreen(self.discovery_target, self.discovery_port, known), answered
+        )
+
+    def _unique_name(self, name: str) -> str:
+        taken = {v.name.casefold() for v in self.views.values()}
+        candidate, n = name, 2
+        while candidate.casefold() in taken:
+            candidate, n = f"{name} ({n})", n + 1
+        return candidate
+
+    def action_remove(self) -> None:
+        view = self.selected_view()
+        if view is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove(view)
+
+        self.push_screen(
+            ConfirmScreen(f"Remove {view.name} from the saved devices?", "Remove"), answered
+        )
+
+    @work(group="actions")
+    async def _remove(self, view: DeviceView) -> None:
+        saved = self.store.find(view.key) or self.store.find(view.name)
+        try:
+            if saved is not None:
+                self.store.remove_device(saved.name)
+        except TplinkError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        await self.monitor.remove(view.key)
+        self.views.pop(view.key, None)
+        if view.key in self.table.rows:
+            self.table.remove_row(view.key)
+        self.detail.show(self.selected_view())
+        self._update_subtitle()
+
+    def action_reboot(self) -> None:
+        view = self.selected_view()
+        if view is None or not view.online:
+            return
+        client = self._client(view)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_action(view, "rebooting", lambda: client.reboot(1))
+
+        self.push_screen(ConfirmScreen(f"Reboot {view.name}?", "Reboot"), answered)
+
+    def action_timer(self) -> None:
+        view = self.selected_view()
+        if view is None or not view.online:
+            return
+        outlet = self.focused_outlet()
+        outlet = None if outlet in (None, WHOLE_DEVICE) else outlet
+        client = self._client(view)
+        target = view.name if outlet is None else f"outlet {outlet} of {view.name}"
+        on_now = view.is_on(WHOLE_DEVICE if outlet is None else outlet)
+
+        def answered(result: tuple[float, bool] | None) -> None:
+            if result is None:
+                return
+            minutes, on = result
+            if minutes == 0:
+                self._run_action(view, "timer cleared", lambda: client.clear_countdown(outlet))
+            else:
+                label = f"{'on' if on else 'off'} in {minutes:g} min"
+                self._run_action(view, label, lambda: client.set_countdown(minutes, on, outlet))
+
+        self.push_screen(CountdownScreen(target, bool(on_now)), answered)
+
+    def action_energy(self) -> None:
+        view = self.selected_view()
+        if view is None or view.sysinfo is None:
+            return
+        if not view.sysinfo.has_emeter:
+            self.notify(f"{view.name} ({view.sysinfo.model_family}) has no energy meter")
+            return
+        outlet = self.focused_outlet()
+        if outlet is None or outlet == WHOLE_DEVICE:
+            outlet = 0 if view.sysinfo.is_strip else None
+        name = view.name if outlet is None else f"{view.name} · outlet {outlet}"
+        self.push_screen(EnergyScreen(name, self._client(view), outlet))
+
+    def action_traffic(self) -> None:
+        view = self.selected_view()
+        self.push_screen(TrafficScreen((view.host, view.port) if view else None))
+
+    def action_help(self) -> None:
+        rows = []
+        for key, binding in self._visible_bindings():
+            rows.append((key, binding.description, "everywhere"))
+        rows += [
+            ("space", "toggle the plug (strip: all outlets, with confirmation)", "device list"),
+            ("enter", "toggle the plug / move into a strip's outlets", "device list"),
+            ("tab", "move between the list and the outlet switches", "everywhere"),
+            ("space/enter", "flip the focused switch", "outlet switch"),
+            ("ctrl+p", "command palette", "everywhere"),
+        ]
+        self.push_screen(HelpScreen(rows))
+
+    def _visible_bindings(self) -> list[tuple[str, Binding]]:
+        result = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            key = binding.key_display or self.get_key_display(binding)
+            result.append((key, binding))
+        return result
+
+    # -- list management ----------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip().casefold()
+        self._rebuild_table()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def _matches(self, view: DeviceView) -> bool:
+        if not self._filter:
+            return True
+        model = view.sysinfo.model if view.sysinfo else ""
+        return any(self._filter in s.casefold() for s in (view.name, view.room, model))
+
+    def action_sort(self) -> None:
+        self._sort = SORTS[(SORTS.index(self._sort) + 1) % len(SORTS)]
+        self._rebuild_table()
+        self.notify(f"Sorted by {self._sort}", timeout=2)
+
+    def _rebuild_table(self) -> None:
+        """Only on sort or filter changes; polls update rows in place."""
+        table = self.table
+        selected = table.selected_key()
+        table.clear()
+        views = sorted(self.views.values(), key=lambda v: v.sort_key(self._sort))
+        for view in views:
+            if self._matches(view):
+                table.upsert(view)
+        if selected and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus and not box.value:
+            box.display = False
+        self.table.focus()
+
+    def action_interval(self, factor: float) -> None:
+        interval = round(min(60.0, max(0.5, self.monitor.interval * factor)), 1)
+        self.monitor.set_interval(interval)
+        self.notify(f"Polling every {interval:g} s", timeout=2)
+        self._update_subtitle()
+        self._save_settings(poll_interval=interval)
+
+    def action_pause(self) -> None:
+        if self.monitor.paused:
+            self.monitor.resume()
+        else:
+            self.monitor.pause()
+        self._update_subtitle()
+
+    def action_refresh(self) -> None:
+        self.monitor.refresh()
+
+    def select_device(self, key: str) -> None:
+        if key in self.table.rows:
+            self.table.move_cursor(row=self.table.get_row_index(key))
+            self.table.focus()
+
+    def _update_subtitle(self) -> None:
+        state = "paused" if self.monitor.paused else f"every {self.monitor.interval:g} s"
+        self.sub_title = f"{len(self.views)} devices · polling {state}"
+
+    # -- settings, palette and quitting ---------------------------------------------
+
+    def _remember_theme(self, theme: object) -> None:
+        self._save_settings(theme=self.theme)
+
+    def _save_settings(self, **changes: object) -> None:
+        try:
+            self.store.update_settings(**changes)
+        except TplinkError as exc:
+            self.notify(f"Settings not saved: {exc}", severity="warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for _, binding in self._visible_bindings():
+            if binding.action in ("help", "quit", "back"):
+                continue
+            yield SystemCommand(
+                binding.description, f"press {binding.key}", self._action_caller(binding.action)
+            )
+
+    def _action_caller(self, action: str) -> object:
+        async def call() -> None:
+            await self.run_action(action)
+
+        return call
+
+    async def action_quit(self) -> None:
+        await self.monitor.stop()
+        self.exit()

@@ -1,0 +1,140 @@
+"""Scan the network for plugs: an editable target, progress while waiting, add what was found."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar
+
+from ...discovery import DiscoveredDevice, discover
+from ...errors import TplinkError
+
+
+class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
+    """Dismisses with the devices the user chose to add."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="discover.close"),
+        Binding("enter", "add_selected", "Add selected", id="discover.add", show=True),
+        Binding("ctrl+a", "add_all", "Add all new", id="discover.add_all"),
+    ]
+    DEFAULT_CSS = """
+    DiscoverScreen { align: center middle; }
+    DiscoverScreen > Vertical {
+        width: 96; height: 80%; border: thick $accent; background: $surface; padding: 1 2;
+    }
+    DiscoverScreen Horizontal { height: auto; }
+    DiscoverScreen #discover-target { width: 1fr; }
+    DiscoverScreen #discover-port { width: 12; }
+    DiscoverScreen DataTable { height: 1fr; }
+    DiscoverScreen #discover-status { color: $text-muted; height: auto; }
+    """
+
+    def __init__(self, target: str, port: int, known: set[tuple[str, int]], timeout: float = 3.0):
+        super().__init__()
+        self.target = target
+        self.port = port
+        self.known = known
+        self.timeout = timeout
+        self.found: list[DiscoveredDevice] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Discover devices: broadcast address (or one host) and port")
+            with Horizontal():
+                yield Input(self.target, id="discover-target")
+                yield Input(str(self.port), id="discover-port", type="integer")
+                yield Button("Scan", id="scan", variant="primary")
+            yield ProgressBar(total=100, show_eta=False, id="discover-progress")
+            yield Label("", id="discover-status")
+            yield DataTable(id="discover-results", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Host", "Port", "Model", "Alias", "MAC", "State", "")
+        self.scan()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "scan":
+            self.scan()
+
+    def on_input_submitted(self) -> None:
+        self.scan()
+
+    @work(exclusive=True, group="discover")
+    async def scan(self) -> None:
+        target = self.query_one("#discover-target", Input).value.strip()
+        port_text = self.query_one("#discover-port", Input).value.strip()
+        status = self.query_one("#discover-status", Label)
+        if not target or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            status.update("Enter an address and a port between 1 and 65535.")
+            return
+        progress = self.query_one(ProgressBar)
+        progress.update(progress=0)
+        status.update(f"Scanning {target}:{port_text} for {self.timeout:g} s…")
+        task = asyncio.create_task(discover(target, int(port_text), self.timeout))
+        steps = 20
+        for step in range(steps):
+            if task.done():
+                break
+            await asyncio.sleep(self.timeout / steps)
+            progress.update(progress=100 * (step + 1) / steps)
+        try:
+            result = await task
+        except TplinkError as exc:
+            status.update(f"Scan failed: {exc}")
+            return
+        except OSError as exc:
+            status.update(f"Scan failed: {exc.strerror or exc}")
+            return
+        progress.update(progress=100)
+        self.found = result.devices
+        table = self.query_one(DataTable)
+        table.clear()
+        for found in result.devices:
+            info = found.sysinfo
+            state = (
+                f"{info.outlets_on}/{len(info.children)} on"
+                if info.is_strip
+                else ("on" if info.is_on else "off")
+            )
+            saved = "saved" if (found.host, found.port) in self.known else ""
+            table.add_row(
+                found.host,
+                str(found.port),
+                info.model_family,
+                info.alias,
+                info.mac,
+                state,
+                saved,
+                key=f"{found.host}:{found.port}",
+            )
+        notes = [f"Found {len(result.devices)} device(s)."]
+        if result.new_protocol_hosts:
+            hosts = ", ".join(result.new_protocol_hosts)
+            notes.append(f"Need the newer authenticated protocol (not supported yet): {hosts}.")
+        if result.invalid:
+            notes.append(f"{len(result.invalid)} invalid repl(ies) skipped.")
+        notes.append("enter adds the highlighted device, ctrl+a adds all new ones.")
+        status.update(" ".join(notes))
+        table.focus()
+
+    def _new(self, devices: list[DiscoveredDevice]) -> list[DiscoveredDevice]:
+        return [d for d in devices if (d.host, d.port) not in self.known]
+
+    def action_add_selected(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.found or not table.row_count:
+            return
+        self.dismiss(self._new([self.found[table.cursor_row]]))
+
+    def action_add_all(self) -> None:
+        self.dismiss(self._new(self.found))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,155 @@
+"""What the dashboard knows about each device, and how it is worded. No Textual here.
+
+Kept apart from the widgets so the formatting and the bookkeeping (histories,
+pending toggles, offline timers) are plain code that tests can check directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..devices.models import DeviceState, SysInfo
+from ..monitor import Snapshot, Status
+
+HISTORY_POINTS = 120
+PENDING_TIMEOUT = 6.0
+
+WHOLE_DEVICE = -1  # the outlet key used for a plug's single relay
+
+
+@dataclass(slots=True)
+class Pending:
+    """A switch the user flipped that the device has not confirmed yet."""
+
+    desired: bool
+    since: float
+
+
+@dataclass
+class DeviceView:
+    key: str
+    name: str
+    host: str
+    port: int
+    room: str = ""
+    snapshot: Snapshot | None = None
+    power: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    outlet_power: dict[int, deque[float]] = field(default_factory=dict)
+    pending: dict[int, Pending] = field(default_factory=dict)
+    today_kwh: float | None = None  # from the device's own day statistics
+    today_checked: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        return self.snapshot.status if self.snapshot else Status.CONNECTING
+
+    @property
+    def state(self) -> DeviceState | None:
+        return self.snapshot.state if self.snapshot else None
+
+    @property
+    def sysinfo(self) -> SysInfo | None:
+        state = self.state
+        return state.sysinfo if state else None
+
+    @property
+    def online(self) -> bool:
+        return self.status is Status.ONLINE
+
+    def apply(self, snapshot: Snapshot) -> None:
+        """Take a new poll result: extend histories, settle confirmed toggles."""
+        self.snapshot = snapshot
+        state = snapshot.state
+        if not snapshot.fresh or state is None:
+            return
+        power = state.power_w
+        if power is not None:
+            self.power.append(power)
+        for index, reading in state.outlet_energy.items():
+            series = self.outlet_power.setdefault(index, deque(maxlen=HISTORY_POINTS))
+            series.append(reading.power_w or 0.0)
+        now = time.monotonic()
+        for outlet, pending in list(self.pending.items()):
+            if self.is_on(outlet) == pending.desired or now - pending.since > PENDING_TIMEOUT:
+                del self.pending[outlet]
+
+    def is_on(self, outlet: int = WHOLE_DEVICE) -> bool | None:
+        info = self.sysinfo
+        if info is None:
+            return None
+        if outlet == WHOLE_DEVICE:
+            return info.is_on
+        if 0 <= outlet < len(info.children):
+            return info.children[outlet].is_on
+        return None
+
+    def shown_state(self, outlet: int = WHOLE_DEVICE) -> bool | None:
+        """The state a switch should show: the pending wish, else the polled state."""
+        pending = self.pending.get(outlet)
+        return pending.desired if pending else self.is_on(outlet)
+
+    def sort_key(self, column: str) -> tuple[object, ...]:
+        if column == "room":
+            return (self.room.casefold() or "~", self.name.casefold())
+        if column == "power":
+            power = self.state.power_w if self.state else None
+            return (-(power or 0.0), self.name.casefold())
+        if column == "status":
+            return (self.status.value, self.name.casefold())
+        return (self.name.casefold(),)
+
+
+# -- wording ---------------------------------------------------------------------
+
+
+def format_power(watts: float | None) -> str:
+    if watts is None:
+        return "—"
+    if watts >= 1000:
+        return f"{watts / 1000:.2f} kW"
+    return f"{watts:.1f} W"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def status_text(view: DeviceView, now: float | None = None) -> str:
+    snapshot = view.snapshot
+    if snapshot is None or snapshot.status is Status.CONNECTING:
+        return "connecting"
+    if snapshot.status is Status.OFFLINE:
+        since = snapshot.offline_since or time.time()
+        return f"offline {format_duration((now or time.time()) - since)}"
+    return "online"
+
+
+def state_text(view: DeviceView) -> str:
+    info = view.sysinfo
+    if info is None:
+        return "—"
+    if info.is_strip:
+        return f"{info.outlets_on}/{len(info.children)} on"
+    shown = view.shown_state()
+    return "on" if shown else "off"
+
+
+def last_seen_text(view: DeviceView, now: float | None = None) -> str:
+    snapshot = view.snapshot
+    if snapshot is None or snapshot.last_seen is None:
+        return "never"
+    age = (now or time.time()) - snapshot.last_seen
+    return "now" if age < 5 else f"{format_duration(age)} ago"
+
+
+def today_kwh_text(view: DeviceView) -> str:
+    return "—" if view.today_kwh is None else f"{view.today_kwh:.2f}"

@@ -1,0 +1,163 @@
+"""The detail pane of the highlighted device: identity, live power, one row per outlet."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Static, Switch
+
+from ...monitor import Status
+from ..state import WHOLE_DEVICE, DeviceView, format_duration, format_power
+from .sparkline import PowerSparkline
+
+
+class OutletRow(Horizontal):
+    """Name, switch, watts and a mini sparkline for one outlet (or a plug's relay)."""
+
+    DEFAULT_CSS = """
+    OutletRow { height: 3; }
+    OutletRow > .outlet-name { width: 18; padding: 1 1 0 0; }
+    OutletRow > Switch { width: 10; }
+    OutletRow > Switch.-pending { border: tall $warning; }
+    OutletRow > .outlet-power { width: 10; padding: 1 1 0 0; text-align: right; }
+    OutletRow > PowerSparkline { width: 1fr; margin: 1 0 0 1; }
+    """
+
+    def __init__(self, device_key: str, outlet: int) -> None:
+        super().__init__(classes="outlet-row")
+        self.device_key = device_key
+        self.outlet = outlet
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="outlet-name")
+        yield Switch(animate=False, id=f"switch-{self.outlet_id}")
+        yield Label("", classes="outlet-power")
+        yield PowerSparkline([])
+
+    @property
+    def outlet_id(self) -> str:
+        return "relay" if self.outlet == WHOLE_DEVICE else f"outlet-{self.outlet}"
+
+    def show(self, view: DeviceView) -> None:
+        info = view.sysinfo
+        if self.outlet == WHOLE_DEVICE:
+            name = "Relay"
+            series = list(view.power)
+            power = view.state.power_w if view.state else None
+        else:
+            name = info.children[self.outlet].alias if info else f"Outlet {self.outlet}"
+            series = list(view.outlet_power.get(self.outlet, ()))
+            reading = view.state.outlet_energy.get(self.outlet) if view.state else None
+            power = reading.power_w if reading else None
+        self.query_one(".outlet-name", Label).update(Text(name, overflow="ellipsis"))
+        self.query_one(".outlet-power", Label).update(format_power(power) if view.online else "—")
+        switch = self.query_one(Switch)
+        shown = view.shown_state(self.outlet)
+        with switch.prevent(Switch.Changed):
+            switch.value = bool(shown)
+        switch.disabled = not view.online
+        switch.set_class(self.outlet in view.pending, "-pending")
+        self.query_one(PowerSparkline).data = series
+
+
+class DetailPane(VerticalScroll):
+    """Rebuilt only when another device (or outlet count) is shown; else updated in place."""
+
+    DEFAULT_CSS = """
+    DetailPane { padding: 0 1; }
+    DetailPane #detail-title { text-style: bold; color: $accent; padding: 0 0 1 0; }
+    DetailPane #power-spark { height: 4; margin: 0 0 1 0; }
+    DetailPane #outlets { height: auto; }
+    DetailPane.-offline #power-spark { opacity: 50%; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.device_key: str | None = None
+        self._layout: tuple[str, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("No device selected. Press a to add one, d to discover.", id="detail-title")
+        yield Static("", id="detail-info")
+        yield Static("", id="power-label")
+        yield PowerSparkline([], id="power-spark")
+        yield Vertical(id="outlets")
+
+    def show(self, view: DeviceView | None) -> None:
+        title = self.query_one("#detail-title", Static)
+        if view is None:
+            self.device_key = None
+            title.update("No device selected. Press a to add one, d to discover.")
+            self.query_one("#outlets").remove_children()
+            self._layout = None
+            return
+        self.device_key = view.key
+        info = view.sysinfo
+        self.set_class(view.status is Status.OFFLINE, "-offline")
+        model = f"  {info.model}" if info else ""
+        title.update(Text.assemble((view.name, "bold"), (model, "dim")))
+        self.query_one("#detail-info", Static).update(self._info_text(view))
+        self.query_one("#power-label", Static).update(self._power_text(view))
+        self.query_one("#power-spark", PowerSparkline).data = list(view.power)
+        outlets = [o.index for o in info.children] if info and info.is_strip else [WHOLE_DEVICE]
+        layout = (view.key, len(outlets))
+        container = self.query_one("#outlets", Vertical)
+        if layout != self._layout:
+            self._layout = layout
+            container.remove_children()
+            container.mount_all(OutletRow(view.key, index) for index in outlets)
+            self.call_after_refresh(self._show_rows, view)
+        else:
+            self._show_rows(view)
+
+    def _show_rows(self, view: DeviceView) -> None:
+        for row in self.query(OutletRow):
+            if row.device_key == view.key and row.is_mounted:
+                row.show(view)
+
+    def _info_text(self, view: DeviceView) -> Text:
+        info = view.sysinfo
+        text = Text()
+        rows: list[tuple[str, str]] = [("Host", f"{view.host}:{view.port}")]
+        if view.room:
+            rows.append(("Room", view.room))
+        if info:
+            led = "—" if info.led_on is None else ("on" if info.led_on else "off")
+            on_time = "—" if info.on_time is None else format_duration(info.on_time)
+            rows += [
+                ("MAC", info.mac or "—"),
+                ("Firmware", info.sw_ver or "—"),
+                ("Hardware", info.hw_ver or "—"),
+                ("RSSI", "—" if info.rssi is None else f"{info.rssi} dBm"),
+                ("On for", on_time if not info.is_strip else "—"),
+                ("LED", led),
+            ]
+        snapshot = view.snapshot
+        if snapshot and snapshot.status is Status.OFFLINE and snapshot.error:
+            rows.append(("Error", snapshot.error))
+        for label, value in rows:
+            text.append(f"{label:<9}", style="dim")
+            text.append(f"{value}\n")
+        return text
+
+    def _power_text(self, view: DeviceView) -> Text:
+        state = view.state
+        if not state or (state.energy is None and not state.outlet_energy):
+            return Text("No energy meter", style="dim")
+        series = list(view.power)
+        text = Text()
+        text.append("Power ", style="dim")
+        text.append(format_power(state.power_w if view.online else None), style="bold")
+        if series:
+            text.append(f"   min {format_power(min(series))}  max {format_power(max(series))}")
+        energy = state.energy
+        if energy is not None and energy.voltage_v is not None:
+            text.append(f"   {energy.voltage_v:.1f} V")
+        if energy is not None and energy.current_a is not None:
+            text.append(f"   {energy.current_a:.2f} A")
+        if energy is None and state.outlet_energy:
+            volts = [r.voltage_v for r in state.outlet_energy.values() if r.voltage_v]
+            if volts:
+                text.append(f"   {volts[0]:.1f} V")
+        return text
