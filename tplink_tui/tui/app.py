@@ -38,6 +38,7 @@ from .widgets.detail import DetailPane, OutletRow
 from .widgets.device_table import DeviceTable
 
 FLUSH_SECONDS = 0.2
+WIDE = 150  # columns from which the detail pane stands beside the list
 TODAY_REFRESH = 600.0
 SORTS = ("name", "room", "power", "status")
 
@@ -111,7 +112,11 @@ class TplinkApp(App[None]):
     def detail(self) -> DetailPane:
         return self.query_one(DetailPane)
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+
     def on_mount(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
         self.query_one("#filter").display = False
         self.monitor.subscribe(self._on_snapshot)
         for saved in self.config.devices:
@@ -124,6 +129,10 @@ class TplinkApp(App[None]):
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10)
         self._update_subtitle()
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Hook for subclasses (the demo starts its simulated home here)."""
 
     def _watch(self, saved: SavedDevice) -> DeviceView:
         key = saved.address
@@ -576,7 +585,9 @@ class TplinkApp(App[None]):
 
     def _update_subtitle(self) -> None:
         state = "paused" if self.monitor.paused else f"every {self.monitor.interval:g} s"
-        self.sub_title = f"{len(self.views)} devices · polling {state}"
+        self.sub_title = f"{self.label}{len(self.views)} devices · polling {state}"
+
+    label = ""
 
     # -- settings, palette and quitting ---------------------------------------------
 

@@ -123,13 +123,22 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
+def short_duration(seconds: float) -> str:
+    """'42s', '12m', '3h', '2d': for table cells."""
+    seconds = int(max(0, seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def status_text(view: DeviceView, now: float | None = None) -> str:
     snapshot = view.snapshot
     if snapshot is None or snapshot.status is Status.CONNECTING:
         return "connecting"
     if snapshot.status is Status.OFFLINE:
         since = snapshot.offline_since or time.time()
-        return f"offline {format_duration((now or time.time()) - since)}"
+        return f"offline {short_duration((now or time.time()) - since)}"
     return "online"
 
 
@@ -148,7 +157,7 @@ def last_seen_text(view: DeviceView, now: float | None = None) -> str:
     if snapshot is None or snapshot.last_seen is None:
         return "never"
     age = (now or time.time()) - snapshot.last_seen
-    return "now" if age < 5 else f"{format_duration(age)} ago"
+    return "now" if age < 5 else f"{short_duration(age)} ago"
 
 
 def today_kwh_text(view: DeviceView) -> str:

@@ -16,22 +16,31 @@ class OutletRow(Horizontal):
     """Name, switch, watts and a mini sparkline for one outlet (or a plug's relay)."""
 
     DEFAULT_CSS = """
-    OutletRow { height: 3; }
-    OutletRow > .outlet-name { width: 18; padding: 1 1 0 0; }
-    OutletRow > Switch { width: 10; }
-    OutletRow > Switch.-pending { border: tall $warning; }
-    OutletRow > .outlet-power { width: 10; padding: 1 1 0 0; text-align: right; }
-    OutletRow > PowerSparkline { width: 1fr; margin: 1 0 0 1; }
+    OutletRow { height: 1; }
+    OutletRow > .outlet-name { width: 16; padding: 0 1 0 0; }
+    OutletRow > Switch { width: 6; height: 1; border: none; padding: 0; }
+    OutletRow > Switch:focus { border: none; background: $boost; text-style: reverse; }
+    OutletRow > Switch.-pending > .switch--slider { color: $warning; }
+    OutletRow > Switch.-pending { background: $warning 30%; }
+    OutletRow > .outlet-state { width: 4; padding: 0 0 0 1; }
+    OutletRow > .outlet-power { width: 10; text-align: right; }
+    OutletRow > PowerSparkline { width: 1fr; margin: 0 0 0 1; }
     """
 
-    def __init__(self, device_key: str, outlet: int) -> None:
+    def __init__(self, device_key: str, outlet: int, view: DeviceView | None = None) -> None:
         super().__init__(classes="outlet-row")
         self.device_key = device_key
         self.outlet = outlet
+        self._view = view
+
+    def on_mount(self) -> None:
+        if self._view is not None:
+            self.show(self._view)
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="outlet-name")
         yield Switch(animate=False, id=f"switch-{self.outlet_id}")
+        yield Label("", classes="outlet-state")
         yield Label("", classes="outlet-power")
         yield PowerSparkline([])
 
@@ -40,6 +49,9 @@ class OutletRow(Horizontal):
         return "relay" if self.outlet == WHOLE_DEVICE else f"outlet-{self.outlet}"
 
     def show(self, view: DeviceView) -> None:
+        self._view = view
+        if not self.is_mounted or not self.children:
+            return  # on_mount shows it
         info = view.sysinfo
         if self.outlet == WHOLE_DEVICE:
             name = "Relay"
@@ -54,6 +66,10 @@ class OutletRow(Horizontal):
         self.query_one(".outlet-power", Label).update(format_power(power) if view.online else "—")
         switch = self.query_one(Switch)
         shown = view.shown_state(self.outlet)
+        word = "…" if self.outlet in view.pending else ("on" if shown else "off")
+        self.query_one(".outlet-state", Label).update(
+            Text(word, style="green" if word == "on" else "dim")
+        )
         with switch.prevent(Switch.Changed):
             switch.value = bool(shown)
         switch.disabled = not view.online
@@ -62,13 +78,20 @@ class OutletRow(Horizontal):
 
 
 class DetailPane(VerticalScroll):
-    """Rebuilt only when another device (or outlet count) is shown; else updated in place."""
+    """Rebuilt only when another device (or outlet count) is shown; else updated in place.
+
+    Two columns (identity | live power and outlets) below the list on ordinary
+    terminals; one column beside the list on wide ones (the app sets ``-wide``).
+    """
 
     DEFAULT_CSS = """
     DetailPane { padding: 0 1; }
-    DetailPane #detail-title { text-style: bold; color: $accent; padding: 0 0 1 0; }
-    DetailPane #power-spark { height: 4; margin: 0 0 1 0; }
-    DetailPane #outlets { height: auto; }
+    DetailPane #detail-title { text-style: bold; color: $accent; }
+    DetailPane #detail-body { height: auto; }
+    DetailPane #detail-info { width: 40; height: auto; }
+    DetailPane #detail-live { width: 1fr; height: auto; }
+    DetailPane #power-spark { height: 3; }
+    DetailPane #outlets { height: auto; margin-top: 1; }
     DetailPane.-offline #power-spark { opacity: 50%; }
     """
 
@@ -79,10 +102,12 @@ class DetailPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("No device selected. Press a to add one, d to discover.", id="detail-title")
-        yield Static("", id="detail-info")
-        yield Static("", id="power-label")
-        yield PowerSparkline([], id="power-spark")
-        yield Vertical(id="outlets")
+        with Horizontal(id="detail-body"):
+            yield Static("", id="detail-info")
+            with Vertical(id="detail-live"):
+                yield Static("", id="power-label")
+                yield PowerSparkline([], id="power-spark")
+                yield Vertical(id="outlets")
 
     def show(self, view: DeviceView | None) -> None:
         title = self.query_one("#detail-title", Static)
@@ -106,14 +131,9 @@ class DetailPane(VerticalScroll):
         if layout != self._layout:
             self._layout = layout
             container.remove_children()
-            container.mount_all(OutletRow(view.key, index) for index in outlets)
-            self.call_after_refresh(self._show_rows, view)
+            container.mount_all(OutletRow(view.key, index, view) for index in outlets)
         else:
-            self._show_rows(view)
-
-    def _show_rows(self, view: DeviceView) -> None:
-        for row in self.query(OutletRow):
-            if row.device_key == view.key and row.is_mounted:
+            for row in container.query(OutletRow):
                 row.show(view)
 
     def _info_text(self, view: DeviceView) -> Text:

@@ -16,15 +16,16 @@ from ..state import (
     today_kwh_text,
 )
 
+# Most important first: on a narrow terminal the right-hand columns scroll away.
 COLUMNS = (
-    ("status", "Status", 14),
-    ("name", "Name", 18),
-    ("room", "Room", 12),
-    ("model", "Model", 10),
-    ("state", "State", 8),
-    ("power", "Power", 10),
-    ("today", "Today kWh", 9),
-    ("seen", "Last seen", 10),
+    ("status", "Status", 13),
+    ("name", "Name", 16),
+    ("state", "State", 6),
+    ("power", "Power", 9),
+    ("today", "kWh today", 9),
+    ("room", "Room", 11),
+    ("model", "Model", 6),
+    ("seen", "Seen", 8),
 )
 STATUS_STYLE = {Status.ONLINE: "green", Status.OFFLINE: "red", Status.CONNECTING: "yellow"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widgets import Sparkline
@@ -44,4 +45,4 @@ class PowerSparkline(Sparkline):
     def render(self) -> RenderResult:
         color = self.get_component_styles("sparkline--max-color").color
         rows = zero_based_rows(self.data or [], self.size.width, self.size.height)
-        return Text("\n".join(rows), style=color.rich_color)
+        return Text("\n".join(rows), style=Style(color=color.rich_color))
