@@ -1,0 +1,193 @@
+"""The dashboard driven with Pilot against simulated devices over real TCP."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Switch
+
+from tplink_tui.monitor import Monitor, Status
+from tplink_tui.simulator import Simulator
+from tplink_tui.store.config import ConfigStore, SavedDevice
+from tplink_tui.tui.app import TplinkApp
+from tplink_tui.tui.widgets.detail import OutletRow
+
+SIZE = (120, 36)
+
+
+async def wait_for(pilot: object, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+def make_app(tmp_path: Path, devices: list[tuple[str, str, int, str]]) -> TplinkApp:
+    store = ConfigStore(tmp_path / "config.json")
+    for name, host, port, room in devices:
+        store.add_device(SavedDevice(name, host, port, room=room))
+    return TplinkApp(store, monitor=Monitor(interval=0.2, timeout=0.5, max_backoff=0.4))
+
+
+async def select(app: TplinkApp, pilot: object, key: str) -> None:
+    app.select_device(key)
+    await wait_for(pilot, lambda: app.detail.device_key == key)
+
+
+async def test_toggle_strip_outlet_with_keyboard(simulator: Simulator, tmp_path: Path) -> None:
+    strip = await simulator.add("hs300", "Office strip")
+    plug = await simulator.add("hs110", "Fridge")
+    before = [o.is_on for o in strip.outlets]
+    app = make_app(
+        tmp_path,
+        [("Fridge", plug.host, plug.port, "Kitchen"), ("Office", strip.host, strip.port, "")],
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{strip.host}:{strip.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        await wait_for(pilot, lambda: len(app.query(OutletRow)) == 6)
+        await pilot.press("enter")  # into the strip's outlets: focus on outlet 0
+        await pilot.press("tab")  # outlet 1
+        assert app.focused_outlet() == 1
+        await pilot.press("space")
+        await wait_for(pilot, lambda: strip.outlets[1].is_on != before[1])
+        await wait_for(pilot, lambda: not app.views[key].pending)
+        after = [o.is_on for o in strip.outlets]
+        assert after[1] != before[1]
+        assert after[:1] + after[2:] == before[:1] + before[2:]
+        assert plug.relay_on  # the other device is untouched
+
+
+async def test_toggle_plug_with_space_and_led(simulator: Simulator, tmp_path: Path) -> None:
+    plug = await simulator.add("hs110", "Fridge", on=True)
+    app = make_app(tmp_path, [("Fridge", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not plug.relay_on)
+        led = plug.led_on
+        await pilot.press("l")
+        await wait_for(pilot, lambda: plug.led_on != led)
+
+
+async def test_offline_device_shown_and_recovers(simulator: Simulator, tmp_path: Path) -> None:
+    plug = await simulator.add("hs105", "Lamp")
+    app = make_app(tmp_path, [("Lamp", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        plug.set_offline(True)
+        await wait_for(pilot, lambda: app.views[key].status is Status.OFFLINE)
+        await wait_for(pilot, lambda: "offline" in app.table.get_row(key)[0].plain)
+        await wait_for(pilot, lambda: all(s.disabled for s in app.query(Switch)))
+        plug.set_offline(False)
+        await wait_for(pilot, lambda: app.views[key].online, timeout=8)
+        await wait_for(pilot, lambda: "online" in app.table.get_row(key)[0].plain)
+
+
+async def test_rename_persists_to_config(simulator: Simulator, tmp_path: Path) -> None:
+    plug = await simulator.add("hs103", "Heater")
+    app = make_app(tmp_path, [("Heater", plug.host, plug.port, "Garage")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        app.focused.value = ""  # type: ignore[union-attr]
+        await pilot.press(*"Garage heater", "enter")
+        await wait_for(pilot, lambda: plug.alias == "Garage heater")
+        saved = json.loads((tmp_path / "config.json").read_text())
+        assert [d["name"] for d in saved["devices"]] == ["Garage heater"]
+
+
+async def test_add_device_by_host(simulator: Simulator, tmp_path: Path) -> None:
+    plug = await simulator.add("kp115", "Desk")
+    app = make_app(tmp_path, [])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        await pilot.press(*f"{plug.host}:{plug.port}", "enter")
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: key in app.views and app.views[key].online)
+        assert ConfigStore(tmp_path / "config.json").load().find(key) is not None
+
+
+async def test_bad_host_in_add_dialog_is_refused(tmp_path: Path) -> None:
+    app = make_app(tmp_path, [])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        await pilot.press(*"host:99999", "enter")
+        await pilot.pause(0.1)
+        assert "port" in str(app.screen.query_one("#prompt-error").render())
+        assert not app.views
+
+
+async def test_quits_within_a_second_while_a_device_hangs(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    plug = await simulator.add("hs110", "Stuck", faults=["hang_mid_frame"])
+    app = make_app(tmp_path, [("Stuck", plug.host, plug.port, "")])
+    app.monitor.timeout = 30.0
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)  # the poll is now stuck inside a reply
+        assert app.views[f"{plug.host}:{plug.port}"].status is Status.CONNECTING
+        started = time.monotonic()
+        await pilot.press("q")
+    assert time.monotonic() - started < 1.0
+
+
+def test_corrupt_config_still_starts(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{not json")
+
+    async def run() -> None:
+        app = TplinkApp(ConfigStore(path))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            assert app.config_warning and str(path) in app.config_warning
+            await pilot.press("q")
+
+    asyncio.run(run())
+    assert path.read_text() == "{not json"  # never overwritten
+
+
+def test_only_the_tui_package_imports_textual() -> None:
+    root = Path(__file__).parent.parent / "tplink_tui"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "tui" in path.relative_to(root).parts[:1]:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "textual" or n.startswith("textual.") for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_layout_fits_common_sizes(width: int, tmp_path: Path) -> None:
+    async def run() -> None:
+        app = make_app(tmp_path, [])
+        async with app.run_test(size=(width, 24 if width == 80 else 48)) as pilot:
+            await pilot.pause(0.1)
+            assert app.has_class("-wide") == (width >= 150)
+
+    asyncio.run(run())
