@@ -1,0 +1,205 @@
+"""``tplink-tui devices``: the saved device list shared with the dashboard.
+
+The list is a JSON file: ``$TPLINK_TUI_CONFIG`` when set, else ``config.json`` in
+the user config folder (platformdirs). Every change is locked and written
+atomically, so the dashboard and this command can edit it at the same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ConfigError, TplinkError
+from ..store.config import (
+    ConfigStore,
+    DeviceExists,
+    DeviceNotFound,
+    SavedDevice,
+    default_config_path,
+    format_address,
+    parse_address,
+)
+
+EXIT_OK, EXIT_USAGE, EXIT_STORAGE = 0, 2, 4
+
+_EPILOG = """\
+the list is kept in {path}
+(set TPLINK_TUI_CONFIG to use another file).
+
+exit codes: 0 success, 2 usage error (malformed host, unknown or duplicate name),
+4 the config file cannot be read or written.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``devices list|add|remove|rename|import``."""
+    epilog = _EPILOG.format(path=default_config_path())
+    parser = subparsers.add_parser(
+        "devices",
+        help="the saved device list (list, add, remove, rename, import)",
+        description="Show and edit the saved device list used by the dashboard.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = parser.add_subparsers(dest="devices_verb", metavar="ACTION", required=True)
+
+    p = verbs.add_parser("list", help="show the saved devices", epilog=epilog)
+    p.set_defaults(func=run)
+
+    p = verbs.add_parser("add", help="save a device by host[:port]", epilog=epilog)
+    p.add_argument("host", metavar="HOST", help="host[:port] (port 9999 when omitted)")
+    p.add_argument("--name", help="the name to save it under (default: the host)")
+    p.add_argument("--room", default="", help="room, for grouping in the dashboard")
+    p.add_argument("--description", default="", help="free text")
+    p.set_defaults(func=run)
+
+    p = verbs.add_parser("remove", help="forget a saved device", epilog=epilog)
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=run)
+
+    p = verbs.add_parser("rename", help="rename a saved device", epilog=epilog)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("new_name", metavar="NEW")
+    p.set_defaults(func=run)
+
+    p = verbs.add_parser(
+        "import",
+        help="import the old web app's devices.json",
+        description='Import {"devices": [{"name", "room", "ip", "mac", "description",'
+        ' "brand"}]}; names already saved are skipped.',
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the action; one line on stderr and an exit code on failure."""
+    action = getattr(args, "devices_verb", None) or "list"
+    store = ConfigStore()
+    try:
+        return _ACTIONS[action](store, args)
+    except (DeviceExists, DeviceNotFound) as exc:
+        return _fail(exc, EXIT_USAGE)
+    except (ConfigError, TplinkError) as exc:
+        return _fail(exc, EXIT_STORAGE)
+
+
+def _fail(exc: BaseException | str, code: int) -> int:
+    print(f"tplink-tui: error: {exc}", file=sys.stderr)
+    return code
+
+
+def _json_out(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _device_json(device: SavedDevice) -> dict[str, Any]:
+    data = asdict(device)
+    data.pop("extra", None)
+    data["address"] = device.address
+    return data
+
+
+def console() -> Console:
+    """Rich on a terminal; plain, unwrapped text when piped."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(no_color=True, width=200, soft_wrap=True)
+
+
+def _list(store: ConfigStore, args: argparse.Namespace) -> int:
+    config = store.load()
+    if getattr(args, "json", False):
+        _json_out([_device_json(d) for d in config.devices])
+        return EXIT_OK
+    out = console()
+    if not config.devices:
+        out.print(f"No saved devices ({store.path}). Add one with: tplink-tui devices add HOST")
+        return EXIT_OK
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("NAME", "HOST", "ROOM", "MAC", "DESCRIPTION"):
+        table.add_column(column, overflow="fold")
+    for d in sorted(config.devices, key=lambda d: (d.room.casefold(), d.name.casefold())):
+        table.add_row(d.name, d.address, d.room, d.mac, d.description)
+    out.print(table)
+    return EXIT_OK
+
+
+def _add(store: ConfigStore, args: argparse.Namespace) -> int:
+    try:
+        host, port = parse_address(args.host)
+    except ValueError as exc:
+        return _fail(exc, EXIT_USAGE)
+    name = (args.name if args.name is not None else args.host).strip()
+    if not name:
+        return _fail("the device name must not be empty", EXIT_USAGE)
+    same_host = store.load().find(format_address(host, port))
+    device = store.add_device(
+        SavedDevice(name=name, host=host, port=port, room=args.room, description=args.description)
+    )
+    if same_host is not None and same_host.name.casefold() != name.casefold():
+        print(
+            f"tplink-tui: note: {device.address} is also saved as {same_host.name!r}",
+            file=sys.stderr,
+        )
+    if getattr(args, "json", False):
+        _json_out(_device_json(device))
+    else:
+        console().print(f"Saved {device.name} ({device.address}).", highlight=False)
+    return EXIT_OK
+
+
+def _remove(store: ConfigStore, args: argparse.Namespace) -> int:
+    device = store.remove_device(args.name)
+    if getattr(args, "json", False):
+        _json_out(_device_json(device))
+    else:
+        console().print(f"Removed {device.name} ({device.address}).", highlight=False)
+    return EXIT_OK
+
+
+def _rename(store: ConfigStore, args: argparse.Namespace) -> int:
+    new = args.new_name.strip()
+    if not new:
+        return _fail("the new name must not be empty", EXIT_USAGE)
+    device = store.rename_device(args.name, new)
+    if getattr(args, "json", False):
+        _json_out(_device_json(device))
+    else:
+        console().print(f"Renamed {args.name} to {device.name}.", highlight=False)
+    return EXIT_OK
+
+
+def _import(store: ConfigStore, args: argparse.Namespace) -> int:
+    result = store.import_legacy(args.file)
+    if getattr(args, "json", False):
+        _json_out({"added": [_device_json(d) for d in result], "skipped": result.skipped})
+        return EXIT_OK
+    out = console()
+    out.print(f"Imported {len(result)} device(s) from {args.file}.", highlight=False)
+    for device in result:
+        out.print(f"  + {device.name} ({device.address})", highlight=False)
+    if result.skipped:
+        out.print(
+            f"Skipped {len(result.skipped)} already saved: {', '.join(result.skipped)}",
+            highlight=False,
+        )
+    return EXIT_OK
+
+
+_ACTIONS = {
+    "list": _list,
+    "add": _add,
+    "remove": _remove,
+    "rename": _rename,
+    "import": _import,
+}

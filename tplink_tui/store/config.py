@@ -1,0 +1,405 @@
+"""Saved devices and settings: one JSON file shared by the dashboard and the CLI.
+
+Why it is built this way:
+
+- Every mutation is read-modify-write under an exclusive ``flock`` on a sibling
+  ``.lock`` file, so the dashboard and ``tplink-tui devices add`` running at the
+  same moment both keep their entry.
+- Every write goes to a temporary file in the same folder, is fsynced, then
+  ``os.replace``-d over the old file: a crash leaves the old file or the new one,
+  never half of one.
+- A file we cannot read or parse is never overwritten. ``load()`` raises
+  ``ConfigError`` naming the file and the problem; ``load_or_recover()`` copies the
+  file to a timestamped ``.bak`` and lets the app start with an empty list.
+
+The file is ``$TPLINK_TUI_CONFIG`` when set, else ``config.json`` in the platformdirs
+user config folder. Schema: ``{"version": 1, "devices": [...], "settings": {...}}``;
+unknown keys are kept as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ConfigError
+from .config_model import (
+    _DEVICE_KEYS,
+    APP_NAME,
+    CONFIG_ENV,
+    DEFAULT_PORT,
+    SCHEMA_VERSION,
+    Config,
+    DeviceExists,
+    DeviceNotFound,
+    SavedDevice,
+    Settings,
+    _parse_device,
+    _parse_settings,
+    _Shape,
+    default_config_path,
+    format_address,
+    parse_address,
+    parse_config,
+    read_legacy,
+)
+
+__all__ = [
+    "APP_NAME",
+    "CONFIG_ENV",
+    "DEFAULT_PORT",
+    "SCHEMA_VERSION",
+    "Config",
+    "ConfigStore",
+    "DeviceExists",
+    "DeviceNotFound",
+    "ImportResult",
+    "SavedDevice",
+    "Settings",
+    "default_config_path",
+    "format_address",
+    "parse_address",
+    "parse_config",
+    "read_legacy",
+]
+
+LOCK_TIMEOUT = 10.0
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class ImportResult(list[SavedDevice]):
+    """The devices an import added; ``skipped`` names the ones already saved."""
+
+    def __init__(self, added: list[SavedDevice], skipped: list[str]) -> None:
+        super().__init__(added)
+        self.skipped = skipped
+
+
+@dataclass
+class _Recovered:
+    content: bytes | None
+    backup: Path | None
+
+
+class ConfigStore:
+    """Loads and edits the config file safely; see the module docstring for why."""
+
+    def __init__(self, path: Path | str | None = None, lock_timeout: float = LOCK_TIMEOUT):
+        self.path = Path(path).expanduser() if path is not None else default_config_path()
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_timeout = lock_timeout
+        self._recovered: _Recovered | None = None
+
+    # ---- reading
+
+    def _read_bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise ConfigError(f"{self.path}: is a directory, not a config file") from None
+        except PermissionError:
+            raise ConfigError(f"{self.path}: permission denied reading the config") from None
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot read the config: {exc.strerror}") from None
+
+    def _parse(self, raw: bytes) -> Config:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{self.path}: not valid UTF-8 (byte {exc.start}); the file is corrupt"
+            ) from None
+        if not text.strip():
+            raise ConfigError(f"{self.path}: the file is empty")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{self.path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        except RecursionError:
+            raise ConfigError(f"{self.path}: invalid JSON: nested too deeply") from None
+        try:
+            return parse_config(data)
+        except ValueError as exc:
+            raise ConfigError(f"{self.path}: {exc}") from None
+
+    def load(self) -> Config:
+        """The current config; a missing file is an empty config. ConfigError if bad."""
+        raw = self._read_bytes()
+        return Config() if raw is None else self._parse(raw)
+
+    def load_or_recover(self) -> tuple[Config, str | None]:
+        """Like load(), but a bad file gives an empty config and a warning instead.
+
+        The bad file is copied to ``<name>.<timestamp>.bak`` beside it (an existing
+        identical backup is reused, no backup is ever overwritten) and left in place;
+        it is only replaced when this store later saves a change, and only if it
+        still holds exactly the bytes that were backed up.
+        """
+        try:
+            return self.load(), None
+        except ConfigError as exc:
+            problem = str(exc)
+        try:
+            raw: bytes | None = self.path.read_bytes()
+        except OSError:
+            raw = None
+        backup: Path | None = None
+        note = "it could not be copied"
+        if raw is not None:
+            try:
+                backup = self._backup(raw)
+                note = f"a copy is in {backup}"
+            except OSError as exc:
+                note = f"a backup could not be written ({exc.strerror or exc})"
+        self._recovered = _Recovered(raw, backup)
+        warning = (
+            f"{problem}. Starting with an empty device list; the file is left as it is and"
+            f" {note}. Saving a change will replace it."
+        )
+        if backup is None:
+            warning = (
+                f"{problem}. Starting with an empty device list; the file is left as it is"
+                f" and {note}. Changes cannot be saved until it is fixed."
+            )
+        return Config(), warning
+
+    def _backup(self, raw: bytes) -> Path:
+        """Copy ``raw`` to a new timestamped .bak beside the file; never overwrite one."""
+        for existing in sorted(self.path.parent.glob(f"{self.path.name}.*.bak")):
+            with contextlib.suppress(OSError):
+                if existing.stat().st_size == len(raw) and existing.read_bytes() == raw:
+                    return existing
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            suffix = f"{stamp}" if n == 0 else f"{stamp}-{n}"
+            candidate = self.path.with_name(f"{self.path.name}.{suffix}.bak")
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(raw)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    candidate.unlink()
+                raise
+            return candidate
+        raise OSError(f"too many backups of {self.path.name}")
+
+    def find(self, name_or_host: str) -> SavedDevice | None:
+        """The saved device with this name, or at this ``host[:port]``."""
+        return self.load().find(name_or_host)
+
+    # ---- writing
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"{self.lock_path}: cannot open the lock file: {exc}") from None
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ConfigError(
+                            f"{self.path}: another process has held the config lock for"
+                            f" {self.lock_timeout:g} s; try again"
+                        ) from None
+                    time.sleep(0.005)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _load_for_update(self) -> Config:
+        raw = self._read_bytes()
+        if raw is None:
+            return Config()
+        try:
+            config = self._parse(raw)
+        except ConfigError as exc:
+            rec = self._recovered
+            if rec is not None and rec.backup is not None and rec.content == raw:
+                return Config()  # backed up by load_or_recover: safe to replace now
+            raise ConfigError(f"{exc}; refusing to overwrite it (fix or move the file)") from None
+        if config.version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"{self.path}: written by a newer tplink-tui (schema {config.version});"
+                " refusing to modify it"
+            )
+        return config
+
+    def _write(self, config: Config) -> None:
+        """Serialize fully first, then temp file + fsync + os.replace + fsync the folder."""
+        try:
+            text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self.path}: cannot serialize the config: {exc}") from None
+        # A symlinked config (dotfile managers) is updated where it points.
+        target = self.path.resolve() if self.path.is_symlink() else self.path
+        folder = target.parent
+        tmp_name: str | None = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.chmod(tmp_name, target.stat().st_mode & 0o777)
+            except FileNotFoundError:
+                os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+            tmp_name = None
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ConfigError(
+                f"{self.path}: cannot write the config: {exc.strerror or exc}"
+            ) from None
+        finally:
+            if tmp_name is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+        self._recovered = None
+
+    def update(self, change: Callable[[Config], T]) -> T:
+        """Apply ``change`` to a fresh copy under the lock and save it; return its result."""
+        with self._locked():
+            config = self._load_for_update()
+            result = change(config)
+            self._write(config)
+            return result
+
+    # ---- mutations
+
+    def add_device(self, device: SavedDevice) -> SavedDevice:
+        """Save a new device; DeviceExists if the name is taken."""
+        device = _validated(device, self.path)
+
+        def change(config: Config) -> SavedDevice:
+            existing = config.get(device.name)
+            if existing is not None:
+                raise DeviceExists(
+                    f"a device named {existing.name!r} is already saved ({existing.address})"
+                )
+            config.devices.append(device)
+            return device
+
+        return self.update(change)
+
+    def remove_device(self, name: str) -> SavedDevice:
+        """Forget a device; DeviceNotFound if no device has that name."""
+
+        def change(config: Config) -> SavedDevice:
+            device = _require(config, name)
+            config.devices.remove(device)
+            return device
+
+        return self.update(change)
+
+    def rename_device(self, old: str, new: str) -> SavedDevice:
+        """Rename a device, keeping names unique."""
+        return self.update_device(old, name=new)
+
+    def update_device(self, name: str, /, **changes: Any) -> SavedDevice:
+        """Change some fields of a saved device (``name`` included, kept unique)."""
+        unknown = set(changes) - _DEVICE_KEYS
+        if unknown:
+            raise TypeError(f"unknown device field(s): {', '.join(sorted(unknown))}")
+
+        def change(config: Config) -> SavedDevice:
+            device = _require(config, name)
+            data = device.to_dict()
+            data.update(changes)
+            updated = _validated_dict(data, self.path)
+            other = config.get(updated.name)
+            if other is not None and other is not device:
+                raise DeviceExists(f"a device named {other.name!r} is already saved")
+            config.devices[config.devices.index(device)] = updated
+            return updated
+
+        return self.update(change)
+
+    def update_settings(self, **changes: Any) -> Settings:
+        """Change some settings (theme, poll_interval, history_enabled, or extra keys)."""
+
+        def change(config: Config) -> Settings:
+            data = config.settings.to_dict()
+            data.update(changes)
+            try:
+                config.settings = _parse_settings(data)
+            except _Shape as exc:
+                raise ConfigError(f"{self.path}: {exc}") from None
+            return config.settings
+
+        return self.update(change)
+
+    def import_legacy(self, path: Path | str) -> ImportResult:
+        """Add the devices of an old web app ``devices.json``; names already saved are skipped.
+
+        Keeps name, room, mac, description and brand; ``ip`` may be ``host`` or
+        ``host:port``. A name repeated inside the file is skipped too. The whole file
+        is checked before anything is saved.
+        """
+        source = Path(path)
+        devices = read_legacy(source)
+
+        def change(config: Config) -> ImportResult:
+            added: list[SavedDevice] = []
+            skipped: list[str] = []
+            for device in devices:
+                if config.get(device.name) is not None:
+                    skipped.append(device.name)
+                    continue
+                config.devices.append(device)
+                added.append(device)
+            return ImportResult(added, skipped)
+
+        return self.update(change)
+
+
+def _require(config: Config, name: str) -> SavedDevice:
+    device = config.get(name)
+    if device is None:
+        raise DeviceNotFound(f"no saved device named {name!r}")
+    return device
+
+
+def _validated(device: SavedDevice, path: Path) -> SavedDevice:
+    return _validated_dict(device.to_dict(), path)
+
+
+def _validated_dict(data: dict[str, Any], path: Path) -> SavedDevice:
+    try:
+        return _parse_device(data, "device")
+    except _Shape as exc:
+        raise ConfigError(f"{path}: invalid device: {exc}") from None

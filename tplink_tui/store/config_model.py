@@ -1,0 +1,334 @@
+"""The config file's data model and parsing: saved devices, settings, legacy import.
+
+Pure data and validation, no file locking or writing (that is ``config.ConfigStore``),
+so the rules for what a valid file looks like live in one place and can be fuzzed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ..errors import ConfigError
+
+APP_NAME = "tplink-tui"
+CONFIG_ENV = "TPLINK_TUI_CONFIG"
+SCHEMA_VERSION = 1
+DEFAULT_PORT = 9999
+
+
+class DeviceExists(ConfigError):
+    """A device with that name (compared case-insensitively) is already saved."""
+
+
+class DeviceNotFound(ConfigError):
+    """No saved device has that name."""
+
+
+def default_config_path() -> Path:
+    """``$TPLINK_TUI_CONFIG`` if set, else ``<user config dir>/tplink-tui/config.json``."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.json"
+
+
+def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """Split ``host[:port]`` (IPv6 as ``[addr]:port`` or bare); ValueError when malformed."""
+    text = text.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"malformed host {text!r}: missing ']'")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"malformed host {text!r}")
+            port_text = rest[1:]
+            if not port_text:
+                raise ValueError(f"malformed host {text!r}: empty port")
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        if not port_text:
+            raise ValueError(f"malformed host {text!r}: empty port")
+    if not host or any(c.isspace() or c in "/@?#[]" for c in host):
+        raise ValueError(f"malformed host {text!r}")
+    port = default_port
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"malformed host {text!r}: port must be 1-65535")
+        port = int(port_text)
+    return host, port
+
+
+def format_address(host: str, port: int = DEFAULT_PORT) -> str:
+    """``host:port``, bracketing IPv6 literals; also the device key used by the history."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass
+class SavedDevice:
+    """One entry of the saved device list."""
+
+    name: str
+    host: str
+    port: int = DEFAULT_PORT
+    room: str = ""
+    mac: str = ""
+    description: str = ""
+    brand: str = ""
+    outlet_names: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Keys this version does not know, written back unchanged."""
+
+    @property
+    def address(self) -> str:
+        """``host:port``: the key the monitor and the history use for this device."""
+        return format_address(self.host, self.port)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(
+            name=self.name,
+            host=self.host,
+            port=self.port,
+            room=self.room,
+            mac=self.mac,
+            description=self.description,
+            brand=self.brand,
+            outlet_names=dict(self.outlet_names),
+        )
+        return data
+
+
+@dataclass
+class Settings:
+    """User preferences remembered between runs."""
+
+    theme: str | None = None
+    poll_interval: float = 2.0
+    history_enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(
+            theme=self.theme,
+            poll_interval=self.poll_interval,
+            history_enabled=self.history_enabled,
+        )
+        return data
+
+
+@dataclass
+class Config:
+    """The whole file: saved devices plus settings."""
+
+    devices: list[SavedDevice] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+    version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def get(self, name: str) -> SavedDevice | None:
+        """The device with this name, compared case-insensitively."""
+        key = name.strip().casefold()
+        return next((d for d in self.devices if d.name.casefold() == key), None)
+
+    def find(self, name_or_host: str) -> SavedDevice | None:
+        """By name first, then by ``host[:port]`` (a bare host matches any port)."""
+        found = self.get(name_or_host)
+        if found is not None:
+            return found
+        try:
+            host, port = parse_address(name_or_host, default_port=-1)
+        except ValueError:
+            return None
+        host = host.casefold()
+        for device in self.devices:
+            if device.host.casefold() == host and port in (-1, device.port):
+                return device
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(
+            version=max(self.version, SCHEMA_VERSION),
+            devices=[d.to_dict() for d in self.devices],
+            settings=self.settings.to_dict(),
+        )
+        return data
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Shape(Exception):
+    """Internal: the JSON parsed but does not have the expected shape."""
+
+
+def _string(data: dict[str, Any], key: str, where: str, default: str = "") -> str:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _Shape(f"{where}.{key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _parse_device(data: Any, where: str) -> SavedDevice:
+    if not isinstance(data, dict):
+        raise _Shape(f"{where} must be an object, got {type(data).__name__}")
+    name = _string(data, "name", where)
+    host = _string(data, "host", where)
+    port: Any = data.get("port", DEFAULT_PORT)
+    extra = {k: v for k, v in data.items() if k not in _DEVICE_KEYS}
+    if not host and isinstance(data.get("ip"), str):
+        # A devices.json from the old web app: "ip" is host or host:port.
+        try:
+            host, port = parse_address(data["ip"])
+        except ValueError as exc:
+            raise _Shape(f"{where}.ip: {exc}") from None
+        extra.pop("ip", None)
+    if not name.strip():
+        raise _Shape(f"{where}.name is missing or empty")
+    if not host.strip():
+        raise _Shape(f"{where}.host is missing or empty")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise _Shape(f"{where}.port must be an integer 1-65535, got {port!r}")
+    outlets = data.get("outlet_names") or {}
+    if not isinstance(outlets, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in outlets.items()
+    ):
+        raise _Shape(f"{where}.outlet_names must map strings to strings")
+    return SavedDevice(
+        name=name.strip(),
+        host=host.strip(),
+        port=port,
+        room=_string(data, "room", where),
+        mac=_string(data, "mac", where),
+        description=_string(data, "description", where),
+        brand=_string(data, "brand", where),
+        outlet_names=dict(outlets),
+        extra=extra,
+    )
+
+
+_DEVICE_KEYS = {f.name for f in fields(SavedDevice)} - {"extra"}
+_SETTINGS_KEYS = {f.name for f in fields(Settings)} - {"extra"}
+
+
+def _parse_settings(data: Any) -> Settings:
+    if data is None:
+        return Settings()
+    if not isinstance(data, dict):
+        raise _Shape(f"settings must be an object, got {type(data).__name__}")
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        raise _Shape("settings.theme must be a string or null")
+    interval = data.get("poll_interval", 2.0)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not math.isfinite(interval)
+        or interval <= 0
+    ):
+        raise _Shape(f"settings.poll_interval must be a positive number, got {interval!r}")
+    enabled = data.get("history_enabled", True)
+    if not isinstance(enabled, bool):
+        raise _Shape(f"settings.history_enabled must be true or false, got {enabled!r}")
+    return Settings(
+        theme=theme,
+        poll_interval=float(interval),
+        history_enabled=enabled,
+        extra={k: v for k, v in data.items() if k not in _SETTINGS_KEYS},
+    )
+
+
+def parse_config(data: Any) -> Config:
+    """Build a Config from decoded JSON; raises ValueError describing the first problem."""
+    try:
+        if not isinstance(data, dict):
+            raise _Shape(f"the top level must be an object, got {type(data).__name__}")
+        version = data.get("version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise _Shape(f"version must be a positive integer, got {version!r}")
+        raw_devices = data.get("devices", [])
+        if raw_devices is None:
+            raw_devices = []
+        if not isinstance(raw_devices, list):
+            raise _Shape(f"devices must be a list, got {type(raw_devices).__name__}")
+        devices = [_parse_device(d, f"devices[{i}]") for i, d in enumerate(raw_devices)]
+        seen: dict[str, int] = {}
+        for i, device in enumerate(devices):
+            key = device.name.casefold()
+            if key in seen:
+                raise _Shape(
+                    f"devices[{i}] repeats the name {device.name!r} of devices[{seen[key]}]"
+                )
+            seen[key] = i
+        return Config(
+            devices=devices,
+            settings=_parse_settings(data.get("settings")),
+            version=version,
+            extra={k: v for k, v in data.items() if k not in ("version", "devices", "settings")},
+        )
+    except _Shape as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_legacy(path: Path) -> list[SavedDevice]:
+    """Parse the old web app's ``{"devices": [{name, room, ip, mac, description, brand}]}``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    entries = data.get("devices") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ConfigError(f'{path}: expected {{"devices": [...]}} as in the old devices.json')
+    devices: list[SavedDevice] = []
+    for i, entry in enumerate(entries):
+        where = f"devices[{i}]"
+        try:
+            if not isinstance(entry, dict):
+                raise _Shape(f"{where} must be an object")
+            ip = entry.get("ip", entry.get("host"))
+            if not isinstance(ip, str) or not ip.strip():
+                raise _Shape(f"{where}.ip is missing or not a string")
+            try:
+                host, port = parse_address(ip)
+            except ValueError as exc:
+                raise _Shape(f"{where}.ip: {exc}") from None
+            name = entry.get("name")
+            if name is None or (isinstance(name, str) and not name.strip()):
+                name = host
+            if not isinstance(name, str):
+                raise _Shape(f"{where}.name must be a string")
+            devices.append(
+                SavedDevice(
+                    name=name.strip(),
+                    host=host,
+                    port=port,
+                    room=_string(entry, "room", where),
+                    mac=_string(entry, "mac", where),
+                    description=_string(entry, "description", where),
+                    brand=_string(entry, "brand", where),
+                )
+            )
+        except _Shape as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return devices  # names repeated inside the file are skipped by import_legacy

@@ -1,0 +1,514 @@
+"""Energy history that survives restarts: queries, downsampling and export.
+
+Readings live in three tiers of one SQLite database (WAL mode):
+
+- ``raw``: every reading, kept ``Retention.raw`` (48 h);
+- ``minute``: 1-minute buckets, kept until ``Retention.minute`` (90 days);
+- ``hour``: hourly buckets after that, forever unless ``Retention.hourly`` is set.
+
+``prune()`` moves old rows down a tier inside one transaction per series, so the
+tiers never overlap in time and queries simply add them up. Each bucket stores the
+energy of the segments that *start* in it, computed from the raw readings when they
+are aggregated: an integral is therefore the same before and after pruning.
+
+Energy comes two ways: ``energy_kwh`` integrates our power readings (trapezoids;
+a gap longer than ``max_gap`` is not bridged), ``counter_energy_kwh`` adds up the
+device's own counter, where a value going down means the device rebooted or was
+reset: that step adds the new value (the energy since the reset), never a negative.
+
+Writing goes through ``HistoryWriter`` (a thread with batched transactions). A bad,
+locked or newer database raises ``HistoryUnavailable``; the file is never deleted
+or overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from .history_db import (
+    SCHEMA_VERSION,
+    WHOLE_DEVICE,
+    HistoryUnavailable,
+    Reading,
+    SeriesCache,
+    _describe,
+    connect,
+    default_history_path,
+    insert_readings,
+)
+from .history_writer import HistoryWriter
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "HistoryRow",
+    "HistoryStore",
+    "HistoryUnavailable",
+    "HistoryWriter",
+    "PruneStats",
+    "Reading",
+    "Retention",
+    "default_history_path",
+    "open_history",
+]
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+_TIERS = (("hour", HOUR_MS), ("minute", MINUTE_MS))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each tier keeps data, in seconds (``hourly=None``: forever)."""
+
+    raw: float = 48 * 3600
+    minute: float = 90 * 86400
+    hourly: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.raw <= 0 or self.minute < self.raw:
+            raise ValueError("retention: need 0 < raw <= minute")
+        if self.hourly is not None and self.hourly < self.minute:
+            raise ValueError("retention: hourly must be None or >= minute")
+
+
+class HistoryRow(NamedTuple):
+    """One exported row. ``resolution`` is 0 for a raw reading, else the bucket in s."""
+
+    device: str
+    outlet: int | None
+    ts: float
+    power_w: float | None
+    voltage_v: float | None
+    current_a: float | None
+    total_kwh: float | None
+    resolution: int
+
+
+@dataclass
+class PruneStats:
+    """What one prune() did (row counts)."""
+
+    raw_aggregated: int = 0
+    minute_aggregated: int = 0
+    hour_deleted: int = 0
+    seconds: float = 0.0
+
+
+def _outlet_db(outlet: int | None) -> int:
+    return WHOLE_DEVICE if outlet is None else int(outlet)
+
+
+def _ms(ts: float) -> int:
+    return round(ts * 1000)
+
+
+def _local_midnight(day: date) -> float:
+    return datetime.combine(day, datetime.min.time()).astimezone().timestamp()
+
+
+def _unit(value: int | float | None, scale: float) -> float | None:
+    return None if value is None else value / scale
+
+
+# --------------------------------------------------------------------------- SQL
+
+_MERGE = """
+ON CONFLICT (series, ts) DO UPDATE SET
+    {means},
+    total_mwh = coalesce(excluded.total_mwh, total_mwh),
+    energy_wh = energy_wh + excluded.energy_wh,
+    counter_wh = counter_wh + excluded.counter_wh,
+    n = n + excluded.n
+"""
+_MEAN = (
+    "{c} = CASE WHEN excluded.{c} IS NULL THEN {c} WHEN {c} IS NULL THEN excluded.{c}"
+    " ELSE round(({c} * n + excluded.{c} * excluded.n) * 1.0 / (n + excluded.n)) END"
+)
+_MERGE_SQL = _MERGE.format(
+    means=",\n    ".join(_MEAN.format(c=c) for c in ("power_mw", "voltage_mv", "current_ma"))
+)
+_COLUMNS = "series, ts, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh"
+
+# Raw -> minute. lead() sees one row past the cutoff so the segment crossing it is
+# counted in the last bucket; the bare total_mwh comes from the row with max(ts).
+_RAW_TO_MINUTE = f"""
+INSERT INTO minute ({_COLUMNS})
+SELECT :sid, bucket, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh
+FROM (
+    SELECT ts - ts % {MINUTE_MS} AS bucket, count(*) AS n,
+        round(avg(power_mw)) AS power_mw, round(avg(voltage_mv)) AS voltage_mv,
+        round(avg(current_ma)) AS current_ma, max(ts) AS last_ts, total_mwh,
+        total(seg_energy) AS energy_wh, total(seg_counter) AS counter_wh
+    FROM (
+        SELECT ts, power_mw, voltage_mv, current_ma, total_mwh,
+            CASE WHEN next_ts - ts <= :gap
+                THEN (power_mw + next_power) * (next_ts - ts) / 7.2e9 END AS seg_energy,
+            CASE WHEN next_total >= total_mwh THEN (next_total - total_mwh) / 1000.0
+                WHEN next_total < total_mwh THEN next_total / 1000.0 END AS seg_counter
+        FROM (
+            SELECT ts, power_mw, voltage_mv, current_ma, total_mwh,
+                lead(ts) OVER w AS next_ts, lead(power_mw) OVER w AS next_power,
+                lead(total_mwh) OVER w AS next_total
+            FROM (
+                SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM raw
+                WHERE series = :sid AND ts < :cutoff
+                UNION ALL
+                SELECT * FROM (
+                    SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM raw
+                    WHERE series = :sid AND ts >= :cutoff ORDER BY ts LIMIT 1
+                )
+            )
+            WINDOW w AS (ORDER BY ts)
+        )
+        WHERE ts < :cutoff
+    )
+    GROUP BY bucket
+) WHERE true
+{_MERGE_SQL}
+"""
+
+_MINUTE_TO_HOUR = f"""
+INSERT INTO hour ({_COLUMNS})
+SELECT :sid, bucket, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh
+FROM (
+    SELECT ts - ts % {HOUR_MS} AS bucket, sum(n) AS n,
+        round(sum(power_mw * n) * 1.0 / sum(CASE WHEN power_mw IS NOT NULL THEN n END))
+            AS power_mw,
+        round(sum(voltage_mv * n) * 1.0 / sum(CASE WHEN voltage_mv IS NOT NULL THEN n END))
+            AS voltage_mv,
+        round(sum(current_ma * n) * 1.0 / sum(CASE WHEN current_ma IS NOT NULL THEN n END))
+            AS current_ma,
+        max(ts) AS last_ts, total_mwh,
+        total(energy_wh) AS energy_wh, total(counter_wh) AS counter_wh
+    FROM minute WHERE series = :sid AND ts < :cutoff
+    GROUP BY bucket
+) WHERE true
+{_MERGE_SQL}
+"""
+
+# Integrals over [since, until] in ms; segments are clipped to the range.
+_RAW_ENERGY = """
+SELECT total((power_mw + next_power) * (min(next_ts, :until) - max(ts, :since))) / 7.2e12
+FROM (
+    SELECT ts, power_mw, lead(ts) OVER w AS next_ts, lead(power_mw) OVER w AS next_power
+    FROM raw
+    WHERE series = :sid AND ts >= :since - :gap AND ts <= :until + :gap
+        AND power_mw IS NOT NULL
+    WINDOW w AS (ORDER BY ts)
+)
+WHERE next_ts - ts <= :gap AND next_ts > :since AND ts < :until
+"""
+_RAW_COUNTER = """
+SELECT total(CASE WHEN next_total >= total_mwh THEN next_total - total_mwh
+                  ELSE next_total END) / 1e6
+FROM (
+    SELECT ts, total_mwh, lead(total_mwh) OVER w AS next_total
+    FROM raw
+    WHERE series = :sid AND ts >= :since AND ts <= :until AND total_mwh IS NOT NULL
+    WINDOW w AS (ORDER BY ts)
+)
+WHERE next_total IS NOT NULL
+"""
+# Buckets overlapping the range count in proportion to the overlap.
+_BUCKET_SUM = """
+SELECT total({column} * (min(ts + :b, :until) - max(ts, :since)) * 1.0 / :b) / 1000.0
+FROM {table} WHERE series = :sid AND ts > :since - :b AND ts < :until
+"""
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class HistoryStore:
+    """Read side of the history (and prune); thread-safe, one connection under a lock."""
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        retention: Retention | None = None,
+        max_gap: float = 120.0,
+        timeout: float = 5.0,
+    ) -> None:
+        """Open or create the database; HistoryUnavailable if it cannot be used.
+
+        ``max_gap``: readings further apart than this many seconds are not joined
+        when integrating power (the device was offline or not polled).
+        """
+        self.path = Path(path) if path is not None else default_history_path()
+        self.retention = retention or Retention()
+        self.max_gap = max_gap
+        self.timeout = timeout
+        self._conn = connect(self.path, timeout=timeout)
+        self._lock = threading.Lock()
+        self._cache = SeriesCache()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def writer(self, **options: object) -> HistoryWriter:
+        """A background writer on the same database (see HistoryWriter for options)."""
+        return HistoryWriter(self.path, timeout=self.timeout, **options)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                raise _describe(self.path, exc) from None
+
+    # ---- writing (synchronous; the dashboard uses HistoryWriter)
+
+    def insert(self, readings: Iterable[Reading]) -> int:
+        """Write readings now, in one transaction; returns the rows written."""
+        with self._db() as conn:
+            return insert_readings(conn, self._cache, readings)[0]
+
+    # ---- lookups
+
+    def _series_id(self, conn: sqlite3.Connection, device: str, outlet: int | None) -> int | None:
+        row = conn.execute(
+            "SELECT id FROM series WHERE device = ? AND outlet = ?", (device, _outlet_db(outlet))
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def series(self) -> list[tuple[str, int | None]]:
+        """Every (device, outlet) with history; outlet None is the whole device."""
+        with self._db() as conn:
+            rows = conn.execute("SELECT device, outlet FROM series ORDER BY device, outlet")
+            return [(d, None if o == WHOLE_DEVICE else o) for d, o in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per tier and series, and the file size in bytes (for status and benchmarks)."""
+        with self._db() as conn:
+            result = {
+                table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("raw", "minute", "hour", "series")
+            }
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+        result["bytes"] = pages * size
+        return result
+
+    # ---- queries
+
+    def recent(
+        self, device: str, outlet: int | None, since: float, until: float | None = None
+    ) -> list[tuple[float, float]]:
+        """(ts, power W) from ``since`` on, oldest first, to refill a sparkline at start.
+
+        Older stretches come from the buckets (ts = bucket start, mean power).
+        """
+        hi = _ms(until) if until is not None else 2**62
+        lo = _ms(since)
+        points: list[tuple[float, float]] = []
+        with self._db() as conn:
+            sid = self._series_id(conn, device, outlet)
+            if sid is None:
+                return []
+            for table in ("hour", "minute", "raw"):
+                rows = conn.execute(
+                    f"SELECT ts, power_mw FROM {table} WHERE series = ? AND ts >= ? AND ts <= ?"
+                    " AND power_mw IS NOT NULL ORDER BY ts",
+                    (sid, lo, hi),
+                )
+                points.extend((ts / 1000, p / 1000) for ts, p in rows)
+        points.sort()
+        return points
+
+    def energy_kwh(self, device: str, outlet: int | None, since: float, until: float) -> float:
+        """kWh from our power readings between ``since`` and ``until`` (unix seconds)."""
+        return self._integral(device, outlet, since, until, _RAW_ENERGY, "energy_wh")
+
+    def counter_energy_kwh(
+        self, device: str, outlet: int | None, since: float, until: float
+    ) -> float:
+        """kWh from the device's own counter; a counter going down adds its new value."""
+        return self._integral(device, outlet, since, until, _RAW_COUNTER, "counter_wh")
+
+    def _integral(
+        self, device: str, outlet: int | None, since: float, until: float, raw_sql: str, col: str
+    ) -> float:
+        if until <= since:
+            return 0.0
+        params = {"since": _ms(since), "until": _ms(until), "gap": _ms(self.max_gap)}
+        with self._db() as conn:
+            sid = self._series_id(conn, device, outlet)
+            if sid is None:
+                return 0.0
+            params["sid"] = sid
+            kwh = conn.execute(raw_sql, params).fetchone()[0]
+            for table, bucket in _TIERS:
+                sql = _BUCKET_SUM.format(column=col, table=table)
+                kwh += conn.execute(sql, {**params, "b": bucket}).fetchone()[0]
+        return max(0.0, kwh)
+
+    def daily_kwh(
+        self,
+        device: str,
+        outlet: int | None,
+        days: int,
+        *,
+        now: float | None = None,
+        source: Literal["power", "counter"] = "power",
+    ) -> list[tuple[date, float]]:
+        """kWh per local calendar day for the last ``days`` days (today last), for bars."""
+        today = datetime.fromtimestamp(time.time() if now is None else now).date()
+        integral = self.energy_kwh if source == "power" else self.counter_energy_kwh
+        result = []
+        for back in range(days - 1, -1, -1):
+            day = today - timedelta(days=back)
+            start, end = _local_midnight(day), _local_midnight(day + timedelta(days=1))
+            result.append((day, integral(device, outlet, start, end)))
+        return result
+
+    def export(
+        self,
+        device: str | None = None,
+        outlet: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> Iterator[HistoryRow]:
+        """Every stored row, by device, outlet and time; lazily, on its own connection.
+
+        ``outlet=None`` means every outlet (and the whole device); pass -1 for only
+        the whole-device readings.
+        """
+        lo = -(2**62) if since is None else _ms(since)
+        hi = 2**62 if until is None else _ms(until)
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _describe(self.path, exc) from None
+        try:
+            query = "SELECT id, device, outlet FROM series WHERE 1"
+            args: list[object] = []
+            if device is not None:
+                query += " AND device = ?"
+                args.append(device)
+            if outlet is not None:
+                query += " AND outlet = ?"
+                args.append(int(outlet))
+            selected = conn.execute(query + " ORDER BY device, outlet", args).fetchall()
+            for sid, dev, out in selected:
+                tiers = [
+                    self._tier_rows(conn, table, resolution, sid, dev, out, lo, hi)
+                    for table, resolution in (("hour", 3600), ("minute", 60), ("raw", 0))
+                ]
+                yield from heapq.merge(*tiers, key=lambda r: r.ts)
+        except sqlite3.Error as exc:
+            raise _describe(self.path, exc) from None
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _tier_rows(
+        conn: sqlite3.Connection,
+        table: str,
+        resolution: int,
+        sid: int,
+        device: str,
+        outlet: int,
+        lo: int,
+        hi: int,
+    ) -> Iterator[HistoryRow]:
+        out = None if outlet == WHOLE_DEVICE else outlet
+        cursor = conn.execute(
+            f"SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM {table}"
+            " WHERE series = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+            (sid, lo, hi),
+        )
+        for ts, p, v, a, total in cursor:
+            yield HistoryRow(
+                device,
+                out,
+                ts / 1000,
+                _unit(p, 1000),
+                _unit(v, 1000),
+                _unit(a, 1000),
+                _unit(total, 1e6),
+                resolution,
+            )
+
+    # ---- retention
+
+    def downsample(self, now: float | None = None) -> PruneStats:
+        """Fold raw rows older than the raw retention into minutes, old minutes into hours.
+
+        Cutoffs are aligned to the bucket size so only complete buckets move; a
+        reading that arrives late for a bucket already written is merged into it.
+        One transaction per series keeps the writer's waits short.
+        """
+        started = time.monotonic()
+        now = time.time() if now is None else now
+        raw_cut = _ms(now - self.retention.raw) // MINUTE_MS * MINUTE_MS
+        minute_cut = _ms(now - self.retention.minute) // HOUR_MS * HOUR_MS
+        stats = PruneStats()
+        with self._db() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM series ORDER BY id")]
+        for sid in ids:
+            stats.raw_aggregated += self._fold(
+                sid, "raw", raw_cut, _RAW_TO_MINUTE, {"gap": _ms(self.max_gap)}
+            )
+            stats.minute_aggregated += self._fold(sid, "minute", minute_cut, _MINUTE_TO_HOUR, {})
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    def _fold(self, sid: int, table: str, cutoff: int, sql: str, extra: dict[str, int]) -> int:
+        with self._db() as conn:
+            probe = f"SELECT 1 FROM {table} WHERE series = ? AND ts < ? LIMIT 1"
+            if conn.execute(probe, (sid, cutoff)).fetchone() is None:
+                return 0
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(sql, {"sid": sid, "cutoff": cutoff, **extra})
+            deleted = conn.execute(
+                f"DELETE FROM {table} WHERE series = ? AND ts < ?", (sid, cutoff)
+            ).rowcount
+            conn.execute("COMMIT")
+            return deleted
+
+    def prune(self, now: float | None = None) -> PruneStats:
+        """Downsample, then drop hourly rows past ``Retention.hourly`` (if set)."""
+        now = time.time() if now is None else now
+        stats = self.downsample(now)
+        started = time.monotonic()
+        if self.retention.hourly is not None:
+            cutoff = _ms(now - self.retention.hourly)
+            with self._db() as conn:
+                stats.hour_deleted = conn.execute(
+                    "DELETE FROM hour WHERE ts < ?", (cutoff,)
+                ).rowcount
+        with self._db() as conn:
+            conn.execute("PRAGMA optimize")
+        stats.seconds += time.monotonic() - started
+        return stats
+
+
+def open_history(
+    path: Path | str | None = None, **options: object
+) -> tuple[HistoryStore | None, str | None]:
+    """Open the history, or (None, one-line reason) so the app can run with history off."""
+    try:
+        return HistoryStore(path, **options), None  # type: ignore[arg-type]
+    except HistoryUnavailable as exc:
+        return None, str(exc)

@@ -1,0 +1,285 @@
+"""SQLite plumbing for the energy history: opening, schema migrations, batch inserts.
+
+Kept apart from the query API so the writer thread and the store share exactly one
+definition of the schema and of how a reading becomes a row.
+
+Storage choices, for size (a year of 200 devices must stay small):
+
+- ``series`` interns each (device, outlet) pair to a small integer;
+- readings are stored as integers in milli-units (ms, mW, mV, mA, mWh): SQLite
+  stores small integers in 1-4 bytes where a REAL always takes 8;
+- the tables are ``WITHOUT ROWID`` with primary key (series, ts), so the index the
+  queries need *is* the table and costs no extra space.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import platformdirs
+
+from ..errors import ConfigError
+
+APP_NAME = "tplink-tui"
+DATA_DIR_ENV = "TPLINK_TUI_DATA_DIR"
+DB_NAME = "history.sqlite3"
+WHOLE_DEVICE = -1
+"""The outlet value stored for readings of the whole device (API: None)."""
+
+
+class HistoryUnavailable(ConfigError):
+    """The history database cannot be opened, read or written (bad, locked, newer)."""
+
+
+class Reading(NamedTuple):
+    """One reading as the monitor takes it; any measurement may be None."""
+
+    device: str
+    outlet: int | None
+    ts: float
+    power_w: float | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    total_kwh: float | None = None
+
+
+def default_history_path() -> Path:
+    """``$TPLINK_TUI_DATA_DIR/history.sqlite3``, else in the platformdirs user data folder."""
+    folder = os.environ.get(DATA_DIR_ENV)
+    base = Path(folder).expanduser() if folder else Path(platformdirs.user_data_dir(APP_NAME))
+    return base / DB_NAME
+
+
+# --------------------------------------------------------------------------- schema
+
+_V1 = (
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        outlet INTEGER NOT NULL,
+        UNIQUE (device, outlet)
+    )""",
+    # Raw readings: ms since the epoch, mW, mV, mA, and the device counter in mWh.
+    """CREATE TABLE raw (
+        series INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        power_mw INTEGER,
+        voltage_mv INTEGER,
+        current_ma INTEGER,
+        total_mwh INTEGER,
+        PRIMARY KEY (series, ts)
+    ) WITHOUT ROWID""",
+    # Buckets: ts is the bucket start; means of the readings, the last counter value,
+    # and the energy of the segments that start in the bucket (Wh), from power
+    # (gaps not bridged) and from counter deltas (resets handled).
+    *(
+        f"""CREATE TABLE {table} (
+        series INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        power_mw INTEGER,
+        voltage_mv INTEGER,
+        current_ma INTEGER,
+        total_mwh INTEGER,
+        energy_wh REAL NOT NULL DEFAULT 0,
+        counter_wh REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (series, ts)
+    ) WITHOUT ROWID"""
+        for table in ("minute", "hour")
+    ),
+)
+
+MIGRATIONS: list[Sequence[str]] = [_V1]
+"""``MIGRATIONS[v]`` takes the schema from version v to v + 1."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _describe(path: Path, exc: BaseException) -> HistoryUnavailable:
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        why = "locked by another process; try again later"
+    elif "not a database" in low or "malformed" in low or "corrupt" in low:
+        why = f"the file is damaged or not a history database ({text}); it was left untouched"
+    elif "readonly" in low or "read-only" in low:
+        why = "the file or its folder is read-only"
+    elif "unable to open" in low:
+        why = "cannot open the file (missing folder or permission denied)"
+    elif "disk is full" in low or "disk i/o" in low:
+        why = f"storage problem: {text}"
+    else:
+        why = text
+    return HistoryUnavailable(f"{path}: history unavailable: {why}")
+
+
+def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database; HistoryUnavailable if impossible.
+
+    WAL lets the dashboard read while the writer thread writes; synchronous=FULL
+    makes each committed batch durable, and SQLite's journal guarantees that a
+    process killed mid-transaction leaves the file consistent.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HistoryUnavailable(
+            f"{path}: history unavailable: cannot create its folder ({exc.strerror})"
+        ) from None
+    try:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _describe(path, exc) from None
+    try:
+        _check_ours(conn, path)  # before WAL: switching it would modify a foreign file
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise HistoryUnavailable(f"{path}: history unavailable: cannot use WAL mode ({mode})")
+        conn.execute("PRAGMA synchronous=FULL")
+        _migrate(conn, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _describe(path, exc) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    tables = _tables(conn)
+    if tables and "meta" not in tables:
+        raise HistoryUnavailable(
+            f"{path}: history unavailable: not a tplink-tui history database"
+            " (it has other tables); it was left untouched"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _check_ours(conn, path)
+        version = 0
+        if "meta" in _tables(conn):
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            try:
+                version = int(row[0]) if row else 0
+            except ValueError:
+                raise HistoryUnavailable(
+                    f"{path}: history unavailable: damaged schema version {row[0]!r};"
+                    " it was left untouched"
+                ) from None
+        if version > SCHEMA_VERSION:
+            raise HistoryUnavailable(
+                f"{path}: history unavailable: written by a newer tplink-tui"
+                f" (schema {version}, this version knows {SCHEMA_VERSION})"
+            )
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _milli(value: Any) -> int | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return round(number * 1000)
+
+
+def to_row(reading: Reading) -> tuple[int, int, int | None, int | None, int | None, int | None]:
+    """(outlet, ts_ms, mW, mV, mA, mWh) for a reading; ValueError/TypeError if not numbers."""
+    outlet = WHOLE_DEVICE if reading.outlet is None else int(reading.outlet)
+    ts = float(reading.ts)
+    if not math.isfinite(ts):
+        raise ValueError("timestamp is not finite")
+    return (
+        outlet,
+        round(ts * 1000),
+        _milli(reading.power_w),
+        _milli(reading.voltage_v),
+        _milli(reading.current_a),
+        _milli(None if reading.total_kwh is None else float(reading.total_kwh) * 1000),
+    )
+
+
+class SeriesCache:
+    """Maps (device, outlet) to series ids; ids are only remembered once committed."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, int], int] = {}
+
+    def resolve(
+        self, conn: sqlite3.Connection, keys: Iterable[tuple[str, int]], pending: dict
+    ) -> None:
+        for key in keys:
+            if key in self.ids or key in pending:
+                continue
+            conn.execute("INSERT OR IGNORE INTO series (device, outlet) VALUES (?, ?)", key)
+            row = conn.execute(
+                "SELECT id FROM series WHERE device = ? AND outlet = ?", key
+            ).fetchone()
+            pending[key] = int(row[0])
+
+
+def insert_readings(
+    conn: sqlite3.Connection, cache: SeriesCache, readings: Iterable[Reading]
+) -> tuple[int, int]:
+    """Insert readings in one transaction; returns (rows written, readings skipped).
+
+    Readings without any measurement, or with values that are not numbers, are
+    skipped rather than failing the whole batch.
+    """
+    rows: list[tuple[str, tuple[int, int, Any, Any, Any, Any]]] = []
+    skipped = 0
+    for reading in readings:
+        try:
+            row = to_row(reading)
+        except (TypeError, ValueError, OverflowError):
+            skipped += 1
+            continue
+        if row[2] is None and row[3] is None and row[4] is None and row[5] is None:
+            skipped += 1
+            continue
+        rows.append((str(reading.device), row))
+    if not rows:
+        return 0, skipped
+    pending: dict[tuple[str, int], int] = {}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cache.resolve(conn, {(device, row[0]) for device, row in rows}, pending)
+        ids = {**cache.ids, **pending}
+        conn.executemany(
+            "INSERT OR REPLACE INTO raw (series, ts, power_mw, voltage_mv, current_ma, total_mwh)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(ids[(device, row[0])], *row[1:]) for device, row in rows],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    cache.ids.update(pending)
+    return len(rows), skipped

@@ -1,0 +1,204 @@
+"""Background writer: readings go in from any thread or event loop, batches go to disk.
+
+The monitor calls ``add()`` for every reading; it appends to a deque and returns at
+once (no lock, no I/O), so neither the UI nor the polling loop ever waits on the
+disk. A thread wakes every ``batch_interval`` seconds (sooner when ``batch_size``
+readings are waiting) and writes each batch in one transaction. A process killed
+at any moment therefore loses at most the readings not yet committed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+from .history_db import (
+    HistoryUnavailable,
+    Reading,
+    SeriesCache,
+    _describe,
+    connect,
+    default_history_path,
+    insert_readings,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _Marker:
+    """Put in the queue by flush()/close(): everything before it is written first."""
+
+    def __init__(self, stop: bool = False) -> None:
+        self.done = threading.Event()
+        self.stop = stop
+
+
+class HistoryWriter:
+    """Writes readings to the history database in batches, on its own thread."""
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        batch_interval: float = 1.0,
+        batch_size: int = 500,
+        max_queue: int = 200_000,
+        timeout: float = 5.0,
+        on_error: Callable[[HistoryUnavailable], None] | None = None,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        """Open the database now (HistoryUnavailable if it cannot be used) and start.
+
+        ``on_error`` is called from the writer thread when a batch cannot be written
+        (the batch is dropped, later batches are tried again); ``on_commit`` with the
+        running count of rows committed, after each transaction.
+        """
+        self.path = Path(path) if path is not None else default_history_path()
+        self.batch_interval = batch_interval
+        self.batch_size = max(1, batch_size)
+        self.max_queue = max_queue
+        self.on_error = on_error
+        self.on_commit = on_commit
+        self.committed = 0
+        self.dropped = 0
+        self.error: HistoryUnavailable | None = None
+        self._conn = connect(self.path, timeout=timeout)
+        self._cache = SeriesCache()
+        self._queue: collections.deque[Reading | _Marker] = collections.deque()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
+        self._thread.start()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    # ---- producer side (any thread, never blocks)
+
+    def add(
+        self,
+        device: str,
+        outlet: int | None,
+        ts: float,
+        power_w: float | None = None,
+        voltage_v: float | None = None,
+        current_a: float | None = None,
+        total_kwh: float | None = None,
+    ) -> bool:
+        """Queue one reading; False if it was dropped (writer closed or queue full)."""
+        return self.add_reading(
+            Reading(device, outlet, ts, power_w, voltage_v, current_a, total_kwh)
+        )
+
+    def add_reading(self, reading: Reading) -> bool:
+        """Queue a Reading; False if it was dropped (writer closed or queue full)."""
+        queued = len(self._queue)
+        if self._closed or queued >= self.max_queue:
+            self.dropped += 1
+            return False
+        self._queue.append(reading)
+        if queued + 1 >= self.batch_size:
+            self._wake.set()
+        return True
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until every reading added before this call is committed (or dropped)."""
+        if self._closed or not self._thread.is_alive():
+            return False
+        marker = _Marker()
+        self._queue.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Write what is queued, stop the thread and close the database. Idempotent."""
+        if self._closed:
+            return
+        marker = _Marker(stop=True)
+        self._queue.append(marker)
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._conn.close()
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        """Readings (and flush markers) queued and not yet written; approximate."""
+        return len(self._queue)
+
+    # ---- writer thread
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            self._wake.wait(self.batch_interval)
+            self._wake.clear()
+            batch: list[Reading] = []
+            while self._queue:
+                item = self._queue.popleft()
+                if isinstance(item, _Marker):
+                    self._write(batch)
+                    batch = []
+                    item.done.set()
+                    stop = stop or item.stop
+                    continue
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._write(batch)
+                    batch = []
+            self._write(batch)
+
+    def _write(self, batch: list[Reading]) -> None:
+        if not batch:
+            return
+        for attempt in range(3):
+            try:
+                written, skipped = insert_readings(self._conn, self._cache, batch)
+            except sqlite3.Error as exc:
+                error = _describe(self.path, exc)
+                busy = "locked" in str(exc).lower() or "busy" in str(exc).lower()
+                if busy and attempt < 2:
+                    time.sleep(0.2)
+                    continue
+                self._fail(error, len(batch))
+                return
+            except Exception as exc:  # never let the thread die on a surprise
+                self._fail(HistoryUnavailable(f"{self.path}: history write failed: {exc}"), 0)
+                self.dropped += len(batch)
+                return
+            self.dropped += skipped
+            self.committed += written
+            self.error = None
+            if self.on_commit is not None:
+                self.on_commit(self.committed)
+            return
+
+    def _fail(self, error: HistoryUnavailable, lost: int) -> None:
+        self.dropped += lost
+        first = self.error is None
+        self.error = error
+        if first:
+            log.warning("%s", error)
+        if self.on_error is not None:
+            try:
+                self.on_error(error)
+            except Exception:  # a broken callback must not stop the writer
+                log.exception("history on_error callback failed")
+
+
+def _close_at_exit(ref: weakref.ref[HistoryWriter]) -> None:
+    writer = ref()
+    if writer is not None:
+        writer.close(timeout=5.0)
