@@ -79,6 +79,8 @@ def decode_json(plaintext: bytes) -> dict[str, Any]:
         raise ProtocolError(f"reply is not JSON ({exc.msg} at {exc.pos}): {snippet!r}") from None
     except RecursionError:
         raise ProtocolError("reply JSON is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
+        raise ProtocolError(f"reply is not usable JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"reply is JSON {type(value).__name__}, expected an object")
     return value

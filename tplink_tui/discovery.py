@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import codec
 from .devices import catalog
 from .devices.models import SysInfo, parse_sysinfo
-from .errors import ProtocolError, TplinkError
+from .errors import TplinkError
 from .transport import DEFAULT_PORT, udp_probe
 
 DEFAULT_TARGET = "255.255.255.255"  # the user's LAN; tests and demos use 127.255.255.255
@@ -47,14 +47,15 @@ async def discover(
 ) -> DiscoveryResult:
     """Find devices answering on ``target:port`` within ``timeout`` seconds."""
     result = DiscoveryResult()
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int]] = set()  # addresses that gave a valid answer
+    invalid: dict[tuple[str, int], str] = {}  # addresses that so far gave only garbage
 
     def on_reply(data: bytes, addr: tuple[str, int]) -> None:
         if addr in seen:
             return
-        seen.add(addr)
         host, from_port = addr
         if new_protocol_port is not None and from_port == new_protocol_port and from_port != port:
+            seen.add(addr)
             if host not in result.new_protocol_hosts:
                 result.new_protocol_hosts.append(host)
             return
@@ -62,15 +63,21 @@ async def discover(
             reply = codec.decode_json(codec.decrypt(data))
             system = reply.get("system")
             info = system.get("get_sysinfo") if isinstance(system, dict) else None
-            result.devices.append(DiscoveredDevice(host, from_port, parse_sysinfo(info)))
-        except (ProtocolError, TplinkError) as exc:
-            result.invalid.append((f"{host}:{from_port}", str(exc)))
+            device = DiscoveredDevice(host, from_port, parse_sysinfo(info))
+        except TplinkError as exc:
+            # Reported once per address; a later valid reply from it still counts.
+            invalid.setdefault(addr, str(exc))
+            return
+        seen.add(addr)
+        invalid.pop(addr, None)
+        result.devices.append(device)
 
     sends = [(codec.datagram(catalog.sysinfo()), (target, port))]
     if new_protocol_port is not None and new_protocol_port != port:
         sends.append((_NEW_PROTOCOL_PROBE, (target, new_protocol_port)))
     await udp_probe(sends, timeout, on_reply)
     result.devices.sort(key=lambda d: (d.host, d.port))
+    result.invalid = [(f"{host}:{p}", reason) for (host, p), reason in invalid.items()]
     # A host that answered the legacy query is fine, whatever else it said.
     legacy = {d.host for d in result.devices}
     result.new_protocol_hosts = [h for h in result.new_protocol_hosts if h not in legacy]

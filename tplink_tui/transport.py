@@ -177,6 +177,11 @@ class Connection:
         except ProtocolError:
             await self._close()
             raise
+        except asyncio.CancelledError:
+            # The caller gave up mid-exchange: the reply may still arrive, and must
+            # never be read as the answer to the next request on this socket.
+            self.abort()
+            raise
         _trace("<-", self.host, self.port, reply)
         return reply
 

@@ -74,6 +74,25 @@ def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | 
     return None
 
 
+def _find_outlet(outlets: tuple[OutletInfo, ...], spec: OutletSpec) -> OutletInfo | None:
+    if isinstance(spec, str):
+        text = spec.strip()
+        exact = [o for o in outlets if o.id == text]
+        short = [o for o in outlets if len(text) == 2 and o.short_id == text]
+        for found in (exact, short):
+            if found:
+                return found[0]
+        if text.isdigit():
+            spec = int(text)
+        else:
+            named = [o for o in outlets if o.alias.casefold() == text.casefold()]
+            if named:
+                return named[0]
+    if isinstance(spec, int) and 0 <= spec < len(outlets):
+        return outlets[spec]
+    return None
+
+
 class DeviceClient:
     """Talk to one plug or strip. Safe to share: requests are serialised per device."""
 
@@ -197,26 +216,22 @@ class DeviceClient:
             raise ProtocolError(f"{self.address}: {exc}") from None
 
     async def resolve_outlet(self, spec: OutletSpec) -> OutletInfo:
-        """Find an outlet by 0-based index, full id, 2-character short id or name."""
+        """Find an outlet by 0-based index, full id, 2-character short id or name.
+
+        A miss against a cached sysinfo re-reads it once: the outlet may have been
+        renamed (or the strip changed) since the last poll.
+        """
+        cached = self.sysinfo is not None
         sysinfo = self.sysinfo or await self.get_sysinfo()
+        found = _find_outlet(sysinfo.children, spec)
+        if found is None and cached:
+            sysinfo = await self.get_sysinfo()
+            found = _find_outlet(sysinfo.children, spec)
+        if found is not None:
+            return found
         outlets = sysinfo.children
         if not outlets:
             raise OutletNotFound(f"{self.address}: {sysinfo.model} has no outlets to choose from")
-        if isinstance(spec, str):
-            text = spec.strip()
-            exact = [o for o in outlets if o.id == text]
-            short = [o for o in outlets if len(text) == 2 and o.short_id == text]
-            for found in (exact, short):
-                if found:
-                    return found[0]
-            if text.isdigit():
-                spec = int(text)
-            else:
-                named = [o for o in outlets if o.alias.casefold() == text.casefold()]
-                if named:
-                    return named[0]
-        if isinstance(spec, int) and 0 <= spec < len(outlets):
-            return outlets[spec]
         raise OutletNotFound(
             f"{self.address}: no outlet {spec!r}; {sysinfo.model} has {len(outlets)} outlets"
             f" (index 0-{len(outlets) - 1}, id, short id or name)"
@@ -264,7 +279,7 @@ class DeviceClient:
             return datetime(
                 data["year"], data["month"], data["mday"], data["hour"], data["min"], data["sec"]
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ProtocolError(f"{self.address}: unusable time reply ({exc})") from None
 
     async def sync_time(self, now: datetime | None = None) -> datetime:
@@ -274,7 +289,7 @@ class DeviceClient:
         try:
             reply = await self.query({"time": {"get_timezone": {}}})
             index = int(self._part(reply, "time", "get_timezone").get("index", 0))
-        except (DeviceError, ValueError, TypeError):
+        except (DeviceError, ValueError, TypeError, OverflowError):
             pass
         await self.query(
             catalog.set_time(now.year, now.month, now.day, now.hour, now.minute, now.second, index)

@@ -132,6 +132,13 @@ def _parse_children(raw: Any) -> tuple[OutletInfo, ...]:
     return tuple(outlets)
 
 
+def _ten_thousandths(data: dict[str, Any], key: str) -> float:
+    try:
+        return float(_get(data, key, int) / 10_000)
+    except OverflowError:
+        raise ProtocolError(f"field {key!r} is out of range") from None
+
+
 def parse_sysinfo(data: Any) -> SysInfo:
     """Parse the object inside ``{"system": {"get_sysinfo": ...}}``."""
     if not isinstance(data, dict):
@@ -142,9 +149,9 @@ def parse_sysinfo(data: Any) -> SysInfo:
     lat = _first(data, ("latitude",), (int, float))
     lon = _first(data, ("longitude",), (int, float))
     if lat is None and data.get("latitude_i") is not None:
-        lat = _get(data, "latitude_i", int) / 10_000
+        lat = _ten_thousandths(data, "latitude_i")
     if lon is None and data.get("longitude_i") is not None:
-        lon = _get(data, "longitude_i", int) / 10_000
+        lon = _ten_thousandths(data, "longitude_i")
     led_off = _get(data, "led_off", int)
     relay = _get(data, "relay_state", int)
     feature = _get(data, "feature", str) or ""
@@ -196,7 +203,10 @@ def _number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError(f"meter field {key!r} should be a number, got {value!r}")
-    return value * scale
+    try:
+        return float(value) * scale
+    except OverflowError:  # an integer beyond float range is valid JSON, not a reading
+        raise ProtocolError(f"meter field {key!r} is out of range") from None
 
 
 def _scaled(data: dict[str, Any], old: str, new: str, scale: float) -> float | None:

@@ -29,7 +29,7 @@ from .commands import DeviceCommands
 from .screens.confirm import ConfirmScreen
 from .screens.countdown import CountdownScreen
 from .screens.discover import DiscoverScreen
-from .screens.energy import EnergyScreen
+from .screens.energy import EnergyScreen, StatsLoader, device_stats
 from .screens.help import HelpScreen
 from .screens.prompt import PromptScreen
 from .screens.traffic import TrafficScreen
@@ -122,7 +122,7 @@ class TplinkApp(App[None]):
         for saved in self.config.devices:
             self._watch(saved)
         self.monitor.start()
-        self.set_interval(FLUSH_SECONDS, self._flush)
+        self.set_interval(FLUSH_SECONDS, self._redraw_dirty)
         self.set_interval(1.0, self._tick)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.table.focus()
@@ -161,7 +161,7 @@ class TplinkApp(App[None]):
         elif snapshot.status_changed and snapshot.status is Status.OFFLINE:
             self.notify(f"{view.name} is offline: {snapshot.error}", severity="warning")
 
-    def _flush(self) -> None:
+    def _redraw_dirty(self) -> None:
         """Apply the coalesced poll results to the widgets."""
         if not self._dirty:
             return
@@ -404,9 +404,10 @@ class TplinkApp(App[None]):
                     ]
                 )
 
-        self.push_screen(
-            DiscoverScreen(self.discovery_target, self.discovery_port, known), answered
-        )
+        self.push_screen(self.make_discover_screen(known), answered)
+
+    def make_discover_screen(self, known: set[tuple[str, int]]) -> DiscoverScreen:
+        return DiscoverScreen(self.discovery_target, self.discovery_port, known)
 
     def _unique_name(self, name: str) -> str:
         taken = {v.name.casefold() for v in self.views.values()}
@@ -489,7 +490,10 @@ class TplinkApp(App[None]):
         if outlet is None or outlet == WHOLE_DEVICE:
             outlet = 0 if view.sysinfo.is_strip else None
         name = view.name if outlet is None else f"{view.name} · outlet {outlet}"
-        self.push_screen(EnergyScreen(name, self._client(view), outlet))
+        self.push_screen(EnergyScreen(name, self.stats_loader(view, outlet)))
+
+    def stats_loader(self, view: DeviceView, outlet: int | None) -> StatsLoader:
+        return device_stats(self._client(view), outlet)
 
     def action_traffic(self) -> None:
         view = self.selected_view()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,8 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar
 
-from ...discovery import DiscoveredDevice, discover
+from ...discovery import DiscoveredDevice, DiscoveryResult, discover
 from ...errors import TplinkError
+
+Scanner = Callable[[str, int, float], Awaitable[DiscoveryResult]]
 
 
 class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
@@ -35,8 +38,16 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
     DiscoverScreen #discover-status { color: $text-muted; height: auto; }
     """
 
-    def __init__(self, target: str, port: int, known: set[tuple[str, int]], timeout: float = 3.0):
+    def __init__(
+        self,
+        target: str,
+        port: int,
+        known: set[tuple[str, int]],
+        timeout: float = 3.0,
+        scanner: Scanner = discover,
+    ):
         super().__init__()
+        self.scanner = scanner
         self.target = target
         self.port = port
         self.known = known
@@ -77,7 +88,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         progress = self.query_one(ProgressBar)
         progress.update(progress=0)
         status.update(f"Scanning {target}:{port_text} for {self.timeout:g} s…")
-        task = asyncio.create_task(discover(target, int(port_text), self.timeout))
+        task = asyncio.ensure_future(self.scanner(target, int(port_text), self.timeout))
         steps = 20
         for step in range(steps):
             if task.done():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from rich.table import Table
@@ -18,6 +19,20 @@ from ...devices.models import EnergyStat
 from ...errors import TplinkError
 
 BAR_WIDTH = 40
+
+StatsLoader = Callable[[date], Awaitable[tuple[list[EnergyStat], list[EnergyStat]]]]
+"""Given today, return (this month's days, this year's months)."""
+
+
+def device_stats(client: DeviceClient, outlet: int | None) -> StatsLoader:
+    """Read the statistics the device (or one outlet) keeps itself."""
+
+    async def load(today: date) -> tuple[list[EnergyStat], list[EnergyStat]]:
+        days = await client.day_stats(today.year, today.month, outlet)
+        months = await client.month_stats(today.year, outlet)
+        return days, months
+
+    return load
 
 
 def bar_table(title: str, stats: list[EnergyStat], label: str) -> Table:
@@ -46,11 +61,11 @@ class EnergyScreen(ModalScreen[None]):
     EnergyScreen #energy-status { color: $text-muted; }
     """
 
-    def __init__(self, name: str, client: DeviceClient, outlet: int | None = None) -> None:
+    def __init__(self, name: str, load: StatsLoader, today: date | None = None) -> None:
         super().__init__()
         self.device_name = name
-        self.client = client
-        self.outlet = outlet
+        self.load_stats = load
+        self.today = today
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -63,12 +78,11 @@ class EnergyScreen(ModalScreen[None]):
         self.load()
 
     @work(exclusive=True, group="energy")
-    async def load(self, today: date | None = None) -> None:
-        today = today or date.today()
+    async def load(self) -> None:
+        today = self.today or date.today()
         status = self.query_one("#energy-status", Label)
         try:
-            days = await self.client.day_stats(today.year, today.month, self.outlet)
-            months = await self.client.month_stats(today.year, self.outlet)
+            days, months = await self.load_stats(today)
         except TplinkError as exc:
             status.update(f"Cannot read energy statistics: {exc}")
             return

@@ -35,7 +35,7 @@ class OutletRow(Horizontal):
 
     def on_mount(self) -> None:
         if self._view is not None:
-            self.show(self._view)
+            self._paint(self._view)
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="outlet-name")
@@ -50,8 +50,10 @@ class OutletRow(Horizontal):
 
     def show(self, view: DeviceView) -> None:
         self._view = view
-        if not self.is_mounted or not self.children:
-            return  # on_mount shows it
+        if self.children:  # else on_mount paints it
+            self._paint(view)
+
+    def _paint(self, view: DeviceView) -> None:
         info = view.sysinfo
         if self.outlet == WHOLE_DEVICE:
             name = "Relay"

@@ -1,0 +1,327 @@
+"""Helpers shared by the command-line verbs.
+
+- ``resolve`` turns a HOST argument (a saved device name, or ``host[:port]``) into
+  a ``Target``; a malformed host is a ``UsageError`` (exit 2).
+- ``run_on`` runs one coroutine against a ``DeviceClient`` with ``asyncio.run`` and
+  makes sure every error message names the device.
+- ``stdout`` / ``stderr`` give rich consoles: colour and tables on a terminal, plain
+  text (no colour, wide enough not to truncate) when piped.
+- ``print_json`` writes machine output, ``confirm`` asks before dangerous actions and
+  refuses when nobody can answer (stdin not a terminal) unless ``--yes`` was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..devices.client import DeviceClient, parse_host
+from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
+from ..errors import ConfigError, DeviceUnreachable, TplinkError
+from ..store.config import ConfigStore
+from ..transport import DEFAULT_PORT
+from .main import UsageError
+
+T = TypeVar("T")
+
+PIPE_WIDTH = 200  # rich's width when stdout is not a terminal and COLUMNS is unset
+
+OUTLET_HELP = "strip outlet: 0-based index N, child id, 2-digit short id, or outlet name"
+HOST_HELP = "a saved device name, or host[:port] (port 9999 by default)"
+
+
+# -- consoles and output -------------------------------------------------------
+
+
+def _console(stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
+def stdout() -> Console:
+    """A console on the current sys.stdout (plain when it is not a terminal)."""
+    return _console(False)
+
+
+def stderr() -> Console:
+    return _console(True)
+
+
+def print_json(value: Any, *, compact: bool = False) -> None:
+    """Machine output: JSON only, on stdout."""
+    if compact:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """A human note on stderr (markup allowed; escape user text)."""
+    stderr().print(message)
+
+
+def fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}{' ' + unit if unit else ''}"
+
+
+def on_off(value: bool | None) -> str:
+    if value is None:
+        return "[dim]—[/]"
+    return "[bold green]on[/]" if value else "[red]off[/]"
+
+
+def duration(seconds: int | float | None) -> str:
+    """``3725`` -> ``1h 2m 5s``."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m {secs}s"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def safe(text: object) -> str:
+    """Escape user-controlled text (aliases, SSIDs) for rich markup."""
+    return escape(str(text))
+
+
+# -- hosts -----------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class Target:
+    """Where a verb goes: an address, and the saved name when there is one."""
+
+    host: str
+    port: int
+    name: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.address})" if self.name else self.address
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(text: str, port: int | None = None) -> Target:
+    """A saved device name, or ``host[:port]``; ``port`` overrides the port."""
+    text = text.strip()
+    if not text:
+        raise UsageError("empty host: give a saved device name or host[:port]")
+    saved = None
+    try:
+        saved = ConfigStore().load().get(text)
+    except ConfigError:
+        # A literal address still works when the config file is broken; a name does not.
+        try:
+            literal = _is_ip(parse_host(text)[0])
+        except ValueError:
+            literal = False
+        if not literal:
+            raise
+    if saved is not None:
+        return Target(saved.host, port or saved.port, saved.name)
+    try:
+        host, parsed_port = parse_host(text, DEFAULT_PORT)
+    except ValueError as exc:
+        raise UsageError(f"{exc} (expected a saved device name or host[:port])") from None
+    return Target(host, port or parsed_port)
+
+
+# -- running -----------------------------------------------------------------------
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def name_host(exc: TplinkError, target: Target) -> TplinkError:
+    """Make sure the one-line message names the device (most already do)."""
+    message = str(exc)
+    if target.address not in message and target.host not in message:
+        exc.args = (f"{target.address}: {message}",)
+        message = str(exc)
+    if (
+        isinstance(exc, DeviceUnreachable)
+        and not _is_ip(target.host)
+        and target.name is None
+        and ("not known" in message or "resolution" in message or "nodename" in message)
+    ):
+        exc.args = (f"{message}; {target.host!r} is not a saved device name either",)
+    return exc
+
+
+def run_on(
+    args: argparse.Namespace,
+    target: Target,
+    action: Callable[[DeviceClient], Awaitable[T]],
+) -> T:
+    """Open a client on ``target`` with the --timeout, run ``action``, close it."""
+    return run_with_info(args, target, action)[0]
+
+
+def run_with_info(
+    args: argparse.Namespace,
+    target: Target,
+    action: Callable[[DeviceClient], Awaitable[T]],
+) -> tuple[T, SysInfo | None]:
+    """Like ``run_on``, also returning the sysinfo the client read on the way, if any."""
+
+    async def go() -> tuple[T, SysInfo | None]:
+        client = DeviceClient(target.host, target.port, args.timeout)
+        try:
+            return await action(client), client.sysinfo
+        finally:
+            client.connection.abort()
+
+    try:
+        return run(go())
+    except TplinkError as exc:
+        raise name_host(exc, target) from exc
+
+
+# -- confirmation -------------------------------------------------------------------
+
+
+class Cancelled(TplinkError):
+    """The person at the terminal said no (exit 1)."""
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="do it without asking (needed when stdin is not a terminal)",
+    )
+
+
+def confirm(args: argparse.Namespace, action: str, detail: str = "") -> None:
+    """Ask "ACTION? DETAIL"; return when confirmed, else raise.
+
+    Without a terminal on stdin nobody can answer: that is a UsageError (exit 2)
+    unless --yes was given. Answering no raises Cancelled (exit 1).
+    """
+    if getattr(args, "yes", False):
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError(f"{action}: refusing without --yes (stdin is not a terminal)")
+    from rich.prompt import Confirm
+
+    question = f"{safe(action)}?" + (f" [dim]{safe(detail)}[/]" if detail else "")
+    if not Confirm.ask(question, console=stderr(), default=False):
+        raise Cancelled(f"{action}: cancelled, nothing was sent")
+
+
+# -- JSON views of the device model ----------------------------------------------------
+
+
+def _round(value: float | None) -> float | None:
+    """Drop float noise (71.20599999999999) without losing the meters' resolution."""
+    return None if value is None else round(value, 6)
+
+
+def reading_dict(reading: EnergyReading | None) -> dict[str, float | None]:
+    if reading is None:
+        return {"power_w": None, "voltage_v": None, "current_a": None, "total_kwh": None}
+    return {key: _round(value) for key, value in reading.as_dict().items()}
+
+
+def outlet_ref(outlet: OutletInfo | None) -> dict[str, Any] | None:
+    if outlet is None:
+        return None
+    return {"index": outlet.index, "id": outlet.id, "alias": outlet.alias}
+
+
+def strip_totals(state: DeviceState) -> dict[str, float | None]:
+    """Whole-strip meter values from the per-outlet readings (sum, max voltage)."""
+    readings = list(state.outlet_energy.values())
+    if not readings:
+        return reading_dict(None)
+
+    def total(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return _round(sum(known)) if known else None
+
+    voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
+    return {
+        "power_w": total([r.power_w for r in readings]),
+        "voltage_v": max(voltages) if voltages else None,
+        "current_a": total([r.current_a for r in readings]),
+        "total_kwh": total([r.total_kwh for r in readings]),
+    }
+
+
+def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
+    """The ``info --json`` object (also used by watch and discover)."""
+    info: SysInfo = state.sysinfo
+    meter = state_dict_meter(state)
+    data: dict[str, Any] = {
+        "host": target.host,
+        "port": target.port,
+        "name": target.name,
+        "alias": info.alias,
+        "model": info.model,
+        "type": info.device_type,
+        "mac": info.mac,
+        "device_id": info.device_id,
+        "hw_ver": info.hw_ver,
+        "sw_ver": info.sw_ver,
+        "is_on": info.is_on,
+        "led": info.led_on,
+        "rssi": info.rssi,
+        "on_time": info.on_time,
+        "has_meter": info.has_emeter,
+        **meter,
+        "outlets": [
+            {
+                "index": o.index,
+                "id": o.id,
+                "alias": o.alias,
+                "is_on": o.is_on,
+                "on_time": o.on_time,
+                **reading_dict(state.outlet_energy.get(o.index)),
+            }
+            for o in info.children
+        ],
+    }
+    return data
+
+
+def state_dict_meter(state: DeviceState) -> dict[str, float | None]:
+    if state.sysinfo.is_strip:
+        return strip_totals(state)
+    return reading_dict(state.energy)

@@ -1,0 +1,260 @@
+"""``tplink-tui simulate``: serve simulated plugs and strips on loopback until stopped.
+
+Prints one JSON line per device, then ``{"ready": true}``, so a script (or a
+test) can start it, read where the devices are, and talk to them. SIGINT and
+SIGTERM stop it cleanly (exit 0, every socket closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import signal
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from ..simulator import PROFILES, Faults, SimulatedDevice, Simulator
+from ..simulator.home import start_demo_home
+from ..simulator.profiles import get_profile
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "tplink-tui simulate"
+
+DESCRIPTION = """\
+Serve simulated plugs and strips that speak the real protocol (TCP and UDP) on
+loopback. Prints one JSON line per device, then {"ready": true}; runs until
+interrupted."""
+
+EPILOG = f"""\
+models: {", ".join(PROFILES)}
+
+faults (--fault SPEC[@DEVICE], DEVICE = 0-based index or alias, default all):
+  delay=S  no_reply  hang_mid_frame  close_mid_frame  garbage  bad_length[=N]
+  non_utf8  non_json  not_object  err_code=MODULE[.METHOD][:CODE]  offline
+  flap=S[/S_OFFLINE]
+
+examples:
+  tplink-tui simulate hs110=Fridge hs300=Office
+  tplink-tui simulate --count 20 --model hs300 --base-port 10000
+  tplink-tui simulate --count 5 --model hs105 --addr-base 127.0.0.2 --port 9999
+  tplink-tui simulate --demo --fault delay=2@Fridge"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the simulate options to a parser (the subcommand's, or a standalone one)."""
+    parser.add_argument(
+        "models", nargs="*", metavar="MODEL[=ALIAS]", help="devices to start, e.g. hs110=Fridge"
+    )
+    parser.add_argument("--count", type=int, metavar="N", help="start N devices of --model")
+    parser.add_argument("--model", default="hs110", metavar="M", help="model for --count")
+    parser.add_argument("--demo", action="store_true", help="start the built-in demo home")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    place = parser.add_mutually_exclusive_group()
+    place.add_argument("--base-port", type=int, metavar="P", help="devices on ports P, P+1, ...")
+    place.add_argument(
+        "--addr-base", metavar="ADDR", help="devices on ADDR, ADDR+1, ... sharing --port"
+    )
+    parser.add_argument(
+        "--port", type=int, metavar="P", help="port (with --addr-base, default 9999)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="identity and load seed")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="SPEC", help="inject a fault (see below)"
+    )
+    parser.add_argument(
+        "--discovery-port",
+        type=int,
+        metavar="P",
+        help="a broadcast to 127.255.255.255:P reaches every device (default: the shared"
+        " or base port, else a free one, shown on stderr)",
+    )
+    parser.add_argument(
+        "--klap-port", type=int, default=20002, metavar="P", help="UDP port of KLAP-only models"
+    )
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="serve simulated plugs and strips on loopback",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+class UsageError(Exception):
+    """A bad combination of options: exit code 2 with one line on stderr."""
+
+
+def _device_specs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    specs: list[tuple[str, str | None]] = []
+    for item in args.models:
+        model, _, alias = item.partition("=")
+        specs.append((model, alias.strip() or None))
+    if args.count is not None:
+        if args.count < 1:
+            raise UsageError("--count must be at least 1")
+        specs += [(args.model, None)] * args.count
+    for model, _ in specs:
+        try:
+            get_profile(model)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if not specs and not args.demo:
+        raise UsageError("give at least one MODEL, --count N or --demo")
+    return specs
+
+
+def _check_port(value: int | None, name: str, span: int = 1) -> None:
+    if value is not None and not (value >= 0 and value + span - 1 <= 65535):
+        raise UsageError(f"{name} {value} is out of range (0-65535 for every device)")
+
+
+def _plan(args: argparse.Namespace, count: int) -> dict[str, Any]:
+    """Where devices go: keyword arguments for Simulator.start_many / start_demo_home."""
+    _check_port(args.port, "--port")
+    _check_port(args.base_port, "--base-port", count)
+    _check_port(args.discovery_port, "--discovery-port")
+    _check_port(args.klap_port, "--klap-port")
+    if args.addr_base is not None:
+        try:
+            first = ipaddress.ip_address(args.addr_base)
+            last = first + max(count - 1, 0)
+        except (ValueError, OverflowError):
+            raise UsageError(f"--addr-base {args.addr_base!r} is not a usable address") from None
+        if first.is_loopback != last.is_loopback:
+            raise UsageError("--addr-base range leaves 127.0.0.0/8")
+        return {"addr_base": args.addr_base, "port": 9999 if args.port is None else args.port}
+    if args.base_port is not None:
+        return {"base_port": args.base_port}
+    if args.port is not None and count > 1:
+        raise UsageError("--port places one device; use --base-port P or --addr-base for several")
+    return {"port": args.port or 0}
+
+
+def _apply_faults(devices: Sequence[SimulatedDevice], specs: Sequence[str]) -> None:
+    for spec in specs:
+        fault, _, target = spec.partition("@")
+        chosen = list(devices)
+        if target:
+            if target.isdigit():
+                if int(target) >= len(devices):
+                    raise UsageError(f"--fault {spec}: no device {target}")
+                chosen = [devices[int(target)]]
+            else:
+                chosen = [d for d in devices if d.alias == target]
+                if not chosen:
+                    raise UsageError(f"--fault {spec}: no device named {target!r}")
+        for device in chosen:
+            try:
+                device.faults.set(fault)
+            except ValueError as exc:
+                raise UsageError(f"--fault {spec}: {exc}") from None
+
+
+def describe(device: SimulatedDevice) -> dict[str, Any]:
+    """The JSON line printed for a device."""
+    line: dict[str, Any] = {
+        "model": device.model,
+        "profile": device.profile.key,
+        "host": device.host,
+        "port": device.port,
+        "alias": device.alias,
+        "device_id": device.device_id,
+        "mac": device.mac,
+        "outlets": [{"id": o.id, "alias": o.alias} for o in device.outlets],
+    }
+    if device.room:
+        line["room"] = device.room
+    return line
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    specs = _device_specs(args)
+    placement = _plan(args, len(specs) + (6 if args.demo else 0))
+    for spec in args.fault:  # validate before binding anything
+        try:
+            Faults().set(spec.partition("@")[0])
+        except ValueError as exc:
+            raise UsageError(f"--fault {spec}: {exc}") from None
+    shared = placement.get("port") if "addr_base" in placement else placement.get("base_port")
+    discovery = args.discovery_port if args.discovery_port is not None else (shared or 0)
+    needs_klap = any(get_profile(m).klap_only for m, _ in specs)
+    sim = Simulator(
+        args.host,
+        seed=args.seed,
+        discovery_port=discovery,
+        klap_port=args.klap_port if needs_klap else None,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            devices: list[SimulatedDevice] = []
+            if args.demo:
+                demo_place = {k: v for k, v in placement.items() if k != "base_port"}
+                devices += await start_demo_home(sim, seed=args.seed or 2024, **demo_place)
+            if specs:
+                if args.demo and "addr_base" in placement:
+                    base = ipaddress.ip_address(placement["addr_base"]) + len(devices)
+                    placement = {**placement, "addr_base": str(base)}
+                devices += await sim.start_many(
+                    [m for m, _ in specs], aliases=[a for _, a in specs], **placement
+                )
+        for warning in {str(w.message) for w in caught}:
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        _apply_faults(devices, args.fault)
+        for device in devices:
+            print(json.dumps(describe(device)))
+        print(json.dumps({"ready": True}), flush=True)
+        print(
+            f"{PROG}: {len(devices)} devices; discovery: {sim.broadcast}:{sim.discovery_port}"
+            "; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+    except OSError as exc:
+        print(f"{PROG}: error: cannot start the devices: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await sim.stop()
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_serve(args))
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

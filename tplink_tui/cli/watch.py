@@ -1,0 +1,141 @@
+"""``watch``: one line per reading from the shared monitor, or JSON lines.
+
+Runs until Ctrl-C (a clean exit, code 0), or after ``--count N`` poll cycles of
+every device. An offline device is reported once per poll (with back-off) and
+does not stop the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+from ..monitor import Monitor, Snapshot, Status
+from .common import Target, fmt, print_json, resolve, run, safe, state_dict, stdout
+from .main import EXIT_CODES_HELP, UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "watch",
+        help="print a line per reading of one or more devices (JSON lines with --json)",
+        description="Poll devices through the shared monitor and print one line per"
+        " reading: time, device, status, on/off and power (per outlet on strips)."
+        " Ctrl-C stops (exit 0).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "hosts", nargs="+", metavar="HOST", help="saved device names or host[:port]"
+    )
+    parser.add_argument(
+        "-i", "--interval", type=float, default=2.0, metavar="S", help="seconds between polls (2)"
+    )
+    parser.add_argument(
+        "-n", "--count", type=int, metavar="N", help="stop after N polls of every device"
+    )
+    parser.set_defaults(func=run_watch)
+
+
+def snapshot_dict(target: Target, snap: Snapshot) -> dict[str, Any]:
+    """One JSON line: the time, the status and (when online) the info --json fields."""
+    now = datetime.now().astimezone()
+    data: dict[str, Any] = {
+        "time": now.isoformat(timespec="milliseconds"),
+        "key": snap.key,
+        "status": str(snap.status),
+        "error": snap.error,
+    }
+    if snap.status is Status.ONLINE and snap.state is not None:
+        data.update(state_dict(target, snap.state))
+    else:
+        data.update({"host": target.host, "port": target.port, "name": target.name})
+    return data
+
+
+def snapshot_line(target: Target, snap: Snapshot) -> str:
+    """The human line (rich markup)."""
+    stamp = datetime.now().strftime("%H:%M:%S")
+    if snap.status is not Status.ONLINE or snap.state is None:
+        reason = safe(snap.error or str(snap.status))
+        return f"[dim]{stamp}[/]  {safe(target.label)}  [red]{snap.status}[/]  [dim]{reason}[/]"
+    info = snap.state.sysinfo
+    name = info.alias or target.label
+    parts = [f"[dim]{stamp}[/]", f"[bold]{safe(name)}[/] [dim]{safe(target.address)}[/]"]
+    if info.is_strip:
+        outlets = []
+        for outlet in info.children:
+            mark = "[green]●[/]" if outlet.is_on else "[red]○[/]"
+            reading = snap.state.outlet_energy.get(outlet.index)
+            watts = f" {fmt(reading.power_w, 1, 'W')}" if reading is not None else ""
+            outlets.append(f"{outlet.index}{mark}{watts}")
+        parts.append("  ".join(outlets))
+    else:
+        parts.append("[bold green]on[/]" if info.is_on else "[red]off[/]")
+    power = snap.state.power_w
+    if power is not None:
+        parts.append(f"[bold]{fmt(power, 1, 'W')}[/]")
+    return "  ".join(parts)
+
+
+async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
+    """Print readings until --count is reached; False when stdout was closed."""
+    monitor = Monitor(interval=args.interval, timeout=args.timeout)
+    console = stdout()
+    done = asyncio.Event()
+    counts: dict[str, int] = dict.fromkeys(targets, 0)
+    pipe_open = True
+
+    def on_snapshot(snap: Snapshot) -> None:
+        nonlocal pipe_open
+        target = targets[snap.key]
+        if not pipe_open or (args.count is not None and counts[snap.key] >= args.count):
+            return
+        counts[snap.key] += 1
+        try:
+            if args.json:
+                print_json(snapshot_dict(target, snap), compact=True)
+            else:
+                console.print(snapshot_line(target, snap), soft_wrap=True)
+        except BrokenPipeError:
+            # The reader went away (watch ... | head): stop quietly.
+            pipe_open = False
+            done.set()
+            return
+        if args.count is not None and all(n >= args.count for n in counts.values()):
+            done.set()
+
+    monitor.subscribe(on_snapshot)
+    for key, target in targets.items():
+        monitor.add(key, target.host, target.port)
+    monitor.start()
+    try:
+        await done.wait()
+    finally:
+        await monitor.stop()
+    return pipe_open
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise UsageError("--interval must be positive")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count must be at least 1")
+    targets: dict[str, Target] = {}
+    for text in args.hosts:
+        target = resolve(text)
+        targets.setdefault(target.address, target)
+    try:
+        pipe_open = run(_watch(args, targets))
+    except KeyboardInterrupt:
+        return 0
+    if not pipe_open:
+        # Python flushes stdout at exit; point it at /dev/null so that is quiet too.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

@@ -1,0 +1,85 @@
+"""The demo home: a handful of plugs and strips with names, rooms and real loads.
+
+The dashboard's ``--demo`` and ``tplink-tui simulate --demo`` start it, so a
+person without plugs sees a fridge cycling, a TV drawing power and a heater in
+the garage whose Wi-Fi drops out now and then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .device import SimulatedDevice
+from .simulator import Simulator
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDevice:
+    """One device of the demo home."""
+
+    model: str
+    alias: str
+    room: str
+    loads: tuple[str, ...]
+    outlets: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()
+    on: bool | tuple[bool, ...] = True
+
+
+DEMO_HOME: tuple[DemoDevice, ...] = (
+    DemoDevice("hs110", "Fridge", "Kitchen", ("fridge",)),
+    DemoDevice("kp115", "Desk", "Office", ("computer",)),
+    DemoDevice(
+        "hs300",
+        "Office strip",
+        "Office",
+        ("monitor", "laptop", "lamp", "printer", "router", "speakers"),
+        outlets=("Monitor", "Laptop charger", "Lamp", "Printer", "Router", "Speakers"),
+        on=(True, True, False, True, True, True),
+    ),
+    DemoDevice(
+        "kp303",
+        "Media",
+        "Living room",
+        ("tv", "console", "soundbar"),
+        outlets=("TV", "Console", "Soundbar"),
+        on=(True, False, True),
+    ),
+    DemoDevice("hs105", "Lamp", "Bedroom", ("lamp",), on=False),
+    DemoDevice("hs103", "Heater", "Garage", ("heater",), faults=("flap=45/8",)),
+)
+
+
+async def start_demo_home(
+    sim: Simulator,
+    *,
+    seed: int = 2024,
+    addr_base: str | None = None,
+    port: int = 0,
+) -> list[SimulatedDevice]:
+    """Start every demo device; on free ports of the simulator's host by default.
+
+    With ``addr_base`` (for example ``127.0.0.2``) the devices get consecutive
+    addresses sharing ``port``, like plugs on a LAN.
+    """
+    import ipaddress
+
+    devices: list[SimulatedDevice] = []
+    for i, spec in enumerate(DEMO_HOME):
+        host = str(ipaddress.ip_address(addr_base) + i) if addr_base else None
+        shared = devices[0].port if (addr_base and devices) else port
+        devices.append(
+            await sim.add(
+                spec.model,
+                spec.alias,
+                host=host,
+                port=shared,
+                seed=seed * 100 + i,
+                loads=spec.loads,
+                outlets=spec.outlets or None,
+                faults=spec.faults,
+                on=spec.on,
+                room=spec.room,
+            )
+        )
+    return devices
