@@ -50,7 +50,9 @@ def loopback_only() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Point config and data folders at a temporary place: tests never touch ~/.config."""
     base = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("TPLINK_TUI_CONFIG", str(base / "config" / "devices.json"))
