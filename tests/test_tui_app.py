@@ -191,3 +191,20 @@ def test_layout_fits_common_sizes(width: int, tmp_path: Path) -> None:
             assert app.has_class("-wide") == (width >= 150)
 
     asyncio.run(run())
+
+
+async def test_polls_keep_updating_while_a_dialog_is_open(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    plug = await simulator.add("hs110", "Fridge")
+    app = make_app(tmp_path, [("Fridge", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await pilot.press("question_mark")
+        polls = app.views[key].snapshot.polls  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: app.views[key].snapshot.polls > polls + 3)  # type: ignore[union-attr]
+        await pilot.pause(0.3)  # several redraws of the list behind the dialog
+        await pilot.press("escape")
+        plug.set_relay(False)
+        await wait_for(pilot, lambda: app.table.get_row(key)[2].plain == "off")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ..monitor import Monitor, Snapshot, Status
+from ..recorder import start_recording
 from .common import Target, fmt, print_json, resolve, run, safe, state_dict, stdout
 from .main import EXIT_CODES_HELP, UsageError
 
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument(
         "-n", "--count", type=int, metavar="N", help="stop after N polls of every device"
+    )
+    parser.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help="do not record readings in the energy history (recorded by default)",
     )
     parser.set_defaults(func=run_watch)
 
@@ -111,6 +118,9 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
             done.set()
 
     monitor.subscribe(on_snapshot)
+    recorder, problem = start_recording(monitor, enabled=args.history)
+    if problem:
+        print(f"tplink-tui: warning: {problem}", file=sys.stderr)
     for key, target in targets.items():
         monitor.add(key, target.host, target.port)
     monitor.start()
@@ -118,6 +128,8 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
         await done.wait()
     finally:
         await monitor.stop()
+        if recorder is not None:
+            recorder.close()
     return pipe_open
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,7 +24,9 @@ from ..devices.client import DeviceClient, parse_host
 from ..discovery import DEFAULT_TARGET, DiscoveredDevice
 from ..errors import TplinkError
 from ..monitor import Monitor, Snapshot, Status
+from ..recorder import HistoryRecorder, start_recording
 from ..store.config import ConfigStore, SavedDevice
+from ..store.history import HistoryStore, HistoryUnavailable
 from ..transport import DEFAULT_PORT
 from .commands import DeviceCommands
 from .screens.confirm import ConfirmScreen
@@ -38,6 +41,8 @@ from .widgets.detail import DetailPane, OutletRow
 from .widgets.device_table import DeviceTable
 
 FLUSH_SECONDS = 0.2
+PRUNE_SECONDS = 3600.0
+REFILL_SECONDS = 3600.0  # how much history refills the sparklines at start
 WIDE = 150  # columns from which the detail pane stands beside the list
 TODAY_REFRESH = 600.0
 SORTS = ("name", "room", "power", "status")
@@ -77,6 +82,8 @@ class TplinkApp(App[None]):
         monitor: Monitor | None = None,
         discovery_target: str = DEFAULT_TARGET,
         discovery_port: int = DEFAULT_PORT,
+        history: bool = True,
+        history_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -85,6 +92,10 @@ class TplinkApp(App[None]):
         self.monitor = monitor or Monitor(interval=settings.poll_interval)
         self.discovery_target = discovery_target
         self.discovery_port = discovery_port
+        self.history_wanted = history and self.config.settings.history_enabled
+        self.history_path = history_path
+        self.recorder: HistoryRecorder | None = None
+        self.history: HistoryStore | None = None
         self.views: dict[str, DeviceView] = {}
         self._dirty: set[str] = set()
         self._filter = ""
@@ -104,23 +115,34 @@ class TplinkApp(App[None]):
             yield DetailPane(id="detail")
         yield Footer()
 
+    # The main widgets live on the default screen; App.query_one would search the
+    # active one (a modal, perhaps), so they are looked up there once.
     @property
     def table(self) -> DeviceTable:
-        return self.query_one(DeviceTable)
+        return self._main.query_one(DeviceTable)
 
     @property
     def detail(self) -> DetailPane:
-        return self.query_one(DetailPane)
+        return self._main.query_one(DetailPane)
+
+    @property
+    def filter_box(self) -> Input:
+        return self._main.query_one("#filter", Input)
+
+    @property
+    def _main(self) -> Screen:
+        return self.screen_stack[0] if self.screen_stack else self.screen
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
 
     def on_mount(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
-        self.query_one("#filter").display = False
+        self.filter_box.display = False
         self.monitor.subscribe(self._on_snapshot)
         for saved in self.config.devices:
             self._watch(saved)
+        self.start_history()
         self.monitor.start()
         self.set_interval(FLUSH_SECONDS, self._redraw_dirty)
         self.set_interval(1.0, self._tick)
@@ -133,6 +155,46 @@ class TplinkApp(App[None]):
 
     def prepare(self) -> None:
         """Hook for subclasses (the demo starts its simulated home here)."""
+
+    # -- history -------------------------------------------------------------------------
+
+    def start_history(self) -> None:
+        """Record every reading, refill the sparklines; history off (with a note) if broken."""
+        if not self.history_wanted:
+            return
+        self.recorder, problem = start_recording(self.monitor, path=self.history_path)
+        if self.recorder is not None:
+            try:
+                self.history = HistoryStore(self.recorder.writer.path)
+            except HistoryUnavailable as exc:
+                problem = f"history is off: {exc}"
+        if problem:
+            self.notify(problem, severity="warning", timeout=10)
+            return
+        self._refill_sparklines(list(self.views.values()))
+        self.set_interval(PRUNE_SECONDS, self._prune_history)
+
+    @work(thread=True, group="history")
+    def _refill_sparklines(self, views: list[DeviceView]) -> None:
+        history = self.history
+        if history is None:
+            return
+        since = time.time() - REFILL_SECONDS
+        series = history.series()
+        for view in views:
+            for key, outlet in series:
+                if key != view.key:
+                    continue
+                points = [w for _, w in history.recent(key, outlet, since)]
+                target = view.power if outlet is None else view.outlet_power_series(outlet)
+                if points and not target:
+                    target.extend(points[-target.maxlen :] if target.maxlen else points)
+            self._dirty.add(view.key)
+
+    @work(thread=True, group="history", exclusive=True)
+    def _prune_history(self) -> None:
+        if self.history is not None:
+            self.history.prune()
 
     def _watch(self, saved: SavedDevice) -> DeviceView:
         key = saved.address
@@ -490,10 +552,10 @@ class TplinkApp(App[None]):
         if outlet is None or outlet == WHOLE_DEVICE:
             outlet = 0 if view.sysinfo.is_strip else None
         name = view.name if outlet is None else f"{view.name} · outlet {outlet}"
-        self.push_screen(EnergyScreen(name, self.stats_loader(view, outlet)))
+        self.push_screen(EnergyScreen(name, self.stats_loader(view, outlet), self.fixed_today))
 
     def stats_loader(self, view: DeviceView, outlet: int | None) -> StatsLoader:
-        return device_stats(self._client(view), outlet)
+        return device_stats(self._client(view), outlet, self.history, view.key)
 
     def action_traffic(self) -> None:
         view = self.selected_view()
@@ -523,7 +585,7 @@ class TplinkApp(App[None]):
     # -- list management ----------------------------------------------------------------
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
 
@@ -560,7 +622,7 @@ class TplinkApp(App[None]):
             table.move_cursor(row=table.get_row_index(selected))
 
     def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if box.has_focus and not box.value:
             box.display = False
         self.table.focus()
@@ -592,6 +654,7 @@ class TplinkApp(App[None]):
         self.sub_title = f"{self.label}{len(self.views)} devices · polling {state}"
 
     label = ""
+    fixed_today: date | None = None  # the sample pins the calendar for snapshots
 
     # -- settings, palette and quitting ---------------------------------------------
 
@@ -620,5 +683,13 @@ class TplinkApp(App[None]):
         return call
 
     async def action_quit(self) -> None:
-        await self.monitor.stop()
+        await self.shutdown()
         self.exit()
+
+    async def shutdown(self) -> None:
+        """Stop polling and drop sockets at once; the history writer flushes its last batch."""
+        await self.monitor.stop()
+        if self.recorder is not None:
+            self.recorder.writer.close(timeout=0.5)
+        if self.history is not None:
+            self.history.close()

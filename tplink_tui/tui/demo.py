@@ -22,7 +22,11 @@ UNSAVED = (("hs103", "Garden lights"), ("kp303", "Workbench"))
 
 class DemoApp(TplinkApp):
     def __init__(self, store: ConfigStore, *, seed: int = 2024) -> None:
-        super().__init__(store, discovery_target=LOOPBACK_BROADCAST)
+        super().__init__(
+            store,
+            discovery_target=LOOPBACK_BROADCAST,
+            history_path=store.path.with_name("history.sqlite3"),
+        )
         assert self.discovery_target != DEFAULT_TARGET
         self.seed = seed
         self.simulator = Simulator(seed=seed)
@@ -44,7 +48,6 @@ class DemoApp(TplinkApp):
         self._update_subtitle()
         self.table.move_cursor(row=0)
 
-    async def action_quit(self) -> None:
-        await self.monitor.stop()
+    async def shutdown(self) -> None:
+        await super().shutdown()
         await self.simulator.stop()
-        self.exit()

@@ -23,7 +23,7 @@ from ..monitor import Monitor, Snapshot, Status
 from ..store.config import ConfigStore, SavedDevice
 from .app import TplinkApp
 from .screens.discover import DiscoverScreen
-from .screens.energy import StatsLoader
+from .screens.energy import EnergyReport, StatsLoader
 from .state import DeviceView
 
 TODAY = date(2026, 11, 22)
@@ -138,8 +138,11 @@ class SampleApp(TplinkApp):
     """The dashboard on fixed data; ``--demo`` is the live version."""
 
     def __init__(self, store: ConfigStore) -> None:
-        super().__init__(store, monitor=_StillMonitor(), discovery_target="127.255.255.255")
+        super().__init__(
+            store, monitor=_StillMonitor(), discovery_target="127.255.255.255", history=False
+        )
         self.label = "sample · "
+        self.fixed_today = TODAY
 
     def prepare(self) -> None:
         now = time.time()
@@ -191,7 +194,7 @@ class SampleApp(TplinkApp):
         self.table.move_cursor(row=0)
 
     def stats_loader(self, view: DeviceView, outlet: int | None) -> StatsLoader:
-        async def load(today: date) -> tuple[list[EnergyStat], list[EnergyStat]]:
+        async def load(today: date) -> EnergyReport:
             days = [
                 EnergyStat(TODAY.year, TODAY.month, d, round(1.1 + 0.5 * math.sin(d / 2), 3))
                 for d in range(1, TODAY.day + 1)
@@ -200,7 +203,9 @@ class SampleApp(TplinkApp):
                 EnergyStat(TODAY.year, m, None, round(30 + 9 * math.cos(m / 2), 2))
                 for m in range(1, TODAY.month + 1)
             ]
-            return days, months
+            ours = [EnergyStat(s.year, s.month, s.day, s.energy_kwh * 0.97) for s in days[-7:]]
+            totals = {"24 h": 1.18, "7 d": 7.9, "30 d": 31.6}
+            return EnergyReport(days, months, None, ours, totals)
 
         return load
 

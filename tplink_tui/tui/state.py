@@ -41,6 +41,9 @@ class DeviceView:
     today_kwh: float | None = None  # from the device's own day statistics
     today_checked: float = 0.0
 
+    def outlet_power_series(self, outlet: int) -> deque[float]:
+        return self.outlet_power.setdefault(outlet, deque(maxlen=HISTORY_POINTS))
+
     @property
     def status(self) -> Status:
         return self.snapshot.status if self.snapshot else Status.CONNECTING
@@ -68,8 +71,7 @@ class DeviceView:
         if power is not None:
             self.power.append(power)
         for index, reading in state.outlet_energy.items():
-            series = self.outlet_power.setdefault(index, deque(maxlen=HISTORY_POINTS))
-            series.append(reading.power_w or 0.0)
+            self.outlet_power_series(index).append(reading.power_w or 0.0)
         now = time.monotonic()
         for outlet, pending in list(self.pending.items()):
             if self.is_on(outlet) == pending.desired or now - pending.since > PENDING_TIMEOUT:

@@ -1,8 +1,16 @@
-"""The energy view of one device: its own day and month statistics as bars."""
+"""The energy view of one device or outlet.
+
+Two sources side by side: our own history (power integrated over time, kept in
+SQLite across restarts and device reboots) and the statistics the device keeps
+itself (about a month of days, and months of this year).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date
 
 from rich.table import Table
@@ -17,20 +25,57 @@ from textual.widgets import Label, Static
 from ...devices.client import DeviceClient
 from ...devices.models import EnergyStat
 from ...errors import TplinkError
+from ...store.history import HistoryStore
 
 BAR_WIDTH = 40
+HISTORY_DAYS = 30
+WINDOWS = (("24 h", 86400.0), ("7 d", 7 * 86400.0), ("30 d", 30 * 86400.0))
 
-StatsLoader = Callable[[date], Awaitable[tuple[list[EnergyStat], list[EnergyStat]]]]
-"""Given today, return (this month's days, this year's months)."""
+
+@dataclass
+class EnergyReport:
+    device_days: list[EnergyStat] = field(default_factory=list)
+    device_months: list[EnergyStat] = field(default_factory=list)
+    device_error: str | None = None
+    our_days: list[EnergyStat] = field(default_factory=list)
+    our_totals: dict[str, float] = field(default_factory=dict)
 
 
-def device_stats(client: DeviceClient, outlet: int | None) -> StatsLoader:
-    """Read the statistics the device (or one outlet) keeps itself."""
+StatsLoader = Callable[[date], Awaitable[EnergyReport]]
 
-    async def load(today: date) -> tuple[list[EnergyStat], list[EnergyStat]]:
-        days = await client.day_stats(today.year, today.month, outlet)
-        months = await client.month_stats(today.year, outlet)
-        return days, months
+
+def _our_history(history: HistoryStore, key: str, outlet: int | None) -> EnergyReport:
+    now = time.time()
+    report = EnergyReport()
+    report.our_totals = {
+        label: history.energy_kwh(key, outlet, now - span, now) for label, span in WINDOWS
+    }
+    report.our_days = [
+        EnergyStat(day.year, day.month, day.day, kwh)
+        for day, kwh in history.daily_kwh(key, outlet, HISTORY_DAYS, now=now)
+    ]
+    return report
+
+
+def device_stats(
+    client: DeviceClient,
+    outlet: int | None,
+    history: HistoryStore | None = None,
+    key: str | None = None,
+) -> StatsLoader:
+    """Read our history (in a thread) and the device's own statistics."""
+
+    async def load(today: date) -> EnergyReport:
+        if history is not None and key is not None:
+            report = await asyncio.to_thread(_our_history, history, key, outlet)
+        else:
+            report = EnergyReport()
+        try:
+            report.device_days = await client.day_stats(today.year, today.month, outlet)
+            report.device_months = await client.month_stats(today.year, outlet)
+        except TplinkError as exc:
+            report.device_error = str(exc)
+        return report
 
     return load
 
@@ -47,7 +92,7 @@ def bar_table(title: str, stats: list[EnergyStat], label: str) -> Table:
         name = f"{stat.year}-{stat.month:02d}" + (f"-{stat.day:02d}" if stat.day else "")
         table.add_row(name, Text("█" * width, style="green"), f"{stat.energy_kwh:.3f}")
     if not stats:
-        table.add_row("", Text("no data", style="dim"), "")
+        table.add_row("", Text("no data yet", style="dim"), "")
     return table
 
 
@@ -58,7 +103,9 @@ class EnergyScreen(ModalScreen[None]):
     EnergyScreen > VerticalScroll {
         width: 90; height: 90%; border: thick $accent; background: $surface; padding: 1 2;
     }
+    EnergyScreen #energy-title { text-style: bold; }
     EnergyScreen #energy-status { color: $text-muted; }
+    EnergyScreen Static { margin-bottom: 1; }
     """
 
     def __init__(self, name: str, load: StatsLoader, today: date | None = None) -> None:
@@ -70,7 +117,8 @@ class EnergyScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Label(f"Energy — {self.device_name}", id="energy-title")
-            yield Label("Reading the device's statistics…", id="energy-status")
+            yield Label("Reading history and the device's statistics…", id="energy-status")
+            yield Static("", id="energy-ours")
             yield Static("", id="energy-days")
             yield Static("", id="energy-months")
 
@@ -80,17 +128,27 @@ class EnergyScreen(ModalScreen[None]):
     @work(exclusive=True, group="energy")
     async def load(self) -> None:
         today = self.today or date.today()
+        report = await self.load_stats(today)
         status = self.query_one("#energy-status", Label)
-        try:
-            days, months = await self.load_stats(today)
-        except TplinkError as exc:
-            status.update(f"Cannot read energy statistics: {exc}")
+        totals = "   ".join(f"{k}: {v:.2f} kWh" for k, v in report.our_totals.items())
+        status.update(f"Measured by tplink-tui — {totals}" if totals else "No history recorded")
+        if report.our_totals:
+            self.query_one("#energy-ours", Static).update(
+                bar_table("Per day, from our history", report.our_days, "day")
+            )
+        if report.device_error:
+            self.query_one("#energy-days", Static).update(
+                Text(f"The device's statistics are unavailable: {report.device_error}", "red")
+            )
             return
-        total = sum(s.energy_kwh for s in months)
-        status.update(f"This year so far: {total:.2f} kWh (the device's own counters)")
+        year_total = sum(s.energy_kwh for s in report.device_months)
         self.query_one("#energy-days", Static).update(
-            bar_table(f"Days of {today:%B %Y}", days, "day")
+            bar_table(f"Device counters, days of {today:%B %Y}", report.device_days, "day")
         )
         self.query_one("#energy-months", Static).update(
-            bar_table(f"Months of {today.year}", months, "month")
+            bar_table(
+                f"Device counters, months of {today.year} ({year_total:.1f} kWh)",
+                report.device_months,
+                "month",
+            )
         )
