@@ -115,28 +115,19 @@ class TplinkApp(App[None]):
             yield DetailPane(id="detail")
         yield Footer()
 
-    # The main widgets live on the default screen; App.query_one would search the
-    # active one (a modal, perhaps), so they are looked up there once.
-    @property
-    def table(self) -> DeviceTable:
-        return self._main.query_one(DeviceTable)
-
-    @property
-    def detail(self) -> DetailPane:
-        return self._main.query_one(DetailPane)
-
-    @property
-    def filter_box(self) -> Input:
-        return self._main.query_one("#filter", Input)
-
-    @property
-    def _main(self) -> Screen:
-        return self.screen_stack[0] if self.screen_stack else self.screen
+    # The main widgets live on the default screen. App.query_one would search the
+    # active one (a modal, perhaps), so they are looked up once, at mount.
+    table: DeviceTable
+    detail: DetailPane
+    filter_box: Input
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
 
     def on_mount(self) -> None:
+        self.table = self.query_one(DeviceTable)
+        self.detail = self.query_one(DetailPane)
+        self.filter_box = self.query_one("#filter", Input)
         self.set_class(self.size.width >= WIDE, "-wide")
         self.filter_box.display = False
         self.monitor.subscribe(self._on_snapshot)
@@ -225,8 +216,8 @@ class TplinkApp(App[None]):
 
     def _redraw_dirty(self) -> None:
         """Apply the coalesced poll results to the widgets."""
-        if not self._dirty:
-            return
+        if not self._dirty or not self.table.is_attached:
+            return  # nothing new, or the app is closing
         dirty, self._dirty = self._dirty, set()
         selected = self.detail.device_key or self.table.selected_key()
         for key in dirty:
