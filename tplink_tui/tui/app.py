@@ -61,17 +61,24 @@ class TplinkApp(App[None]):
         Binding("n", "rename", "Rename", id="rename"),
         Binding("a", "add", "Add", id="add"),
         Binding("d", "discover", "Discover", id="discover"),
-        Binding("x", "remove", "Remove", id="remove", show=False),
-        Binding("b", "reboot", "Reboot", id="reboot", show=False),
+        Binding("x", "remove", "Remove device", id="remove", show=False),
+        Binding("b", "reboot", "Reboot device", id="reboot", show=False),
         Binding("t", "timer", "Timer", id="timer"),
         Binding("e", "energy", "Energy", id="energy"),
         Binding("i", "traffic", "Traffic", id="traffic"),
-        Binding("o", "all_outlets(True)", "All on", id="all_on", show=False),
-        Binding("f", "all_outlets(False)", "All off", id="all_off", show=False),
-        Binding("plus,equals_sign", "interval(0.5)", "Faster", id="faster", show=False),
-        Binding("minus", "interval(2.0)", "Slower", id="slower", show=False),
-        Binding("p", "pause", "Pause", id="pause", show=False),
-        Binding("r", "refresh", "Refresh", id="refresh", show=False),
+        Binding("o", "all_outlets(True)", "All outlets on", id="all_on", show=False),
+        Binding("f", "all_outlets(False)", "All outlets off", id="all_off", show=False),
+        Binding(
+            "plus,equals_sign",
+            "interval(0.5)",
+            "Poll faster",
+            id="faster",
+            show=False,
+            key_display="+",
+        ),
+        Binding("minus", "interval(2.0)", "Poll slower", id="slower", show=False, key_display="-"),
+        Binding("p", "pause", "Pause polling", id="pause", show=False),
+        Binding("r", "refresh", "Refresh now", id="refresh", show=False),
         Binding("escape", "back", "Back to list", id="back", show=False),
     ]
 
@@ -555,7 +562,7 @@ class TplinkApp(App[None]):
     def action_help(self) -> None:
         rows = []
         for key, binding in self._visible_bindings():
-            rows.append((key, binding.description, "everywhere"))
+            rows.append((key, binding.description, "dashboard"))
         rows += [
             ("space", "toggle the plug (strip: all outlets, with confirmation)", "device list"),
             ("enter", "toggle the plug / move into a strip's outlets", "device list"),

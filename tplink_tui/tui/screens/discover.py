@@ -35,7 +35,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
     DiscoverScreen #discover-target { width: 1fr; }
     DiscoverScreen #discover-port { width: 12; }
     DiscoverScreen DataTable { height: 1fr; }
-    DiscoverScreen #discover-status { color: $text-muted; height: auto; }
+    DiscoverScreen #discover-status { color: $text-muted; height: auto; width: 1fr; }
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Host", "Port", "Model", "Alias", "MAC", "State", "")
+        table.add_columns("Host", "Port", "Model", "Alias", "MAC", "State", "Saved")
         self.scan()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -114,7 +114,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
                 if info.is_strip
                 else ("on" if info.is_on else "off")
             )
-            saved = "saved" if (found.host, found.port) in self.known else ""
+            saved = "yes" if (found.host, found.port) in self.known else ""
             table.add_row(
                 found.host,
                 str(found.port),
