@@ -29,7 +29,8 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
     DEFAULT_CSS = """
     DiscoverScreen { align: center middle; }
     DiscoverScreen > Vertical {
-        width: 96; height: 80%; border: thick $accent; background: $surface; padding: 1 2;
+        width: 96; max-width: 100%; height: 80%; border: thick $accent; background: $surface;
+        padding: 1 2;
     }
     DiscoverScreen Horizontal { height: auto; }
     DiscoverScreen #discover-target { width: 1fr; }
@@ -135,6 +136,10 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         status.update(" ".join(notes))
         table.focus()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_add_selected()
+
     def _new(self, devices: list[DiscoveredDevice]) -> list[DiscoveredDevice]:
         return [d for d in devices if (d.host, d.port) not in self.known]
 
@@ -142,7 +147,11 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         table = self.query_one(DataTable)
         if not self.found or not table.row_count:
             return
-        self.dismiss(self._new([self.found[table.cursor_row]]))
+        chosen = self._new([self.found[table.cursor_row]])
+        if not chosen:
+            self.query_one("#discover-status", Label).update("That device is saved already.")
+            return
+        self.dismiss(chosen)
 
     def action_add_all(self) -> None:
         self.dismiss(self._new(self.found))

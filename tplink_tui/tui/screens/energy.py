@@ -101,7 +101,8 @@ class EnergyScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     EnergyScreen { align: center middle; }
     EnergyScreen > VerticalScroll {
-        width: 90; height: 90%; border: thick $accent; background: $surface; padding: 1 2;
+        width: 90; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        padding: 1 2;
     }
     EnergyScreen #energy-title { text-style: bold; }
     EnergyScreen #energy-status { color: $text-muted; }

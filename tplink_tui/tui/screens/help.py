@@ -22,7 +22,8 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 84; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2;
+        width: 84; max-width: 100%; max-height: 90%; border: thick $accent;
+        background: $surface; padding: 1 2;
     }
     """
 

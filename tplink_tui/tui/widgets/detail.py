@@ -90,10 +90,10 @@ class DetailPane(VerticalScroll):
     DetailPane { padding: 0 1; }
     DetailPane #detail-title { text-style: bold; color: $accent; }
     DetailPane #detail-body { height: auto; }
-    DetailPane #detail-info { width: 40; height: auto; }
+    DetailPane #detail-info { width: 34; height: auto; }
     DetailPane #detail-live { width: 1fr; height: auto; }
     DetailPane #power-spark { height: 3; }
-    DetailPane #outlets { height: auto; margin-top: 1; }
+    DetailPane #outlets { height: auto; }
     DetailPane.-offline #power-spark { opacity: 50%; }
     """
 
@@ -149,7 +149,7 @@ class DetailPane(VerticalScroll):
             on_time = "—" if info.on_time is None else format_duration(info.on_time)
             rows += [
                 ("MAC", info.mac or "—"),
-                ("Firmware", info.sw_ver or "—"),
+                ("Firmware", info.sw_ver.split(" Rel")[0] or "—"),
                 ("Hardware", info.hw_ver or "—"),
                 ("RSSI", "—" if info.rssi is None else f"{info.rssi} dBm"),
                 ("On for", on_time if not info.is_strip else "—"),
@@ -164,22 +164,19 @@ class DetailPane(VerticalScroll):
         return text
 
     def _power_text(self, view: DeviceView) -> Text:
+        """One line: now, ↓min ↑max of the sparkline, then V and A."""
         state = view.state
         if not state or (state.energy is None and not state.outlet_energy):
             return Text("No energy meter", style="dim")
         series = list(view.power)
         text = Text()
-        text.append("Power ", style="dim")
         text.append(format_power(state.power_w if view.online else None), style="bold")
         if series:
-            text.append(f"   min {format_power(min(series))}  max {format_power(max(series))}")
-        energy = state.energy
-        if energy is not None and energy.voltage_v is not None:
-            text.append(f"   {energy.voltage_v:.1f} V")
-        if energy is not None and energy.current_a is not None:
-            text.append(f"   {energy.current_a:.2f} A")
-        if energy is None and state.outlet_energy:
-            volts = [r.voltage_v for r in state.outlet_energy.values() if r.voltage_v]
-            if volts:
-                text.append(f"   {volts[0]:.1f} V")
+            text.append(f"  ↓{format_power(min(series))} ↑{format_power(max(series))}", "dim")
+        readings = [state.energy] if state.energy else list(state.outlet_energy.values())
+        volts = next((r.voltage_v for r in readings if r.voltage_v), None)
+        if volts:
+            text.append(f"  {volts:.1f} V")
+        if state.energy is not None and state.energy.current_a is not None:
+            text.append(f"  {state.energy.current_a:.2f} A")
         return text
