@@ -208,3 +208,45 @@ async def test_polls_keep_updating_while_a_dialog_is_open(
         await pilot.press("escape")
         plug.set_relay(False)
         await wait_for(pilot, lambda: app.table.get_row(key)[2].plain == "off")
+
+
+async def test_discover_screen_finds_and_adds(simulator: Simulator, tmp_path: Path) -> None:
+    saved = await simulator.add("hs110", "Fridge")
+    new = await simulator.add("hs103", "Garden lights")
+    app = make_app(tmp_path, [("Fridge", saved.host, saved.port, "")])
+    app.discovery_target = "127.255.255.255"
+    assert simulator.discovery_port is not None
+    app.discovery_port = simulator.discovery_port
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen.query("#discover-results").first().row_count == 2)
+        table = app.screen.query_one("#discover-results")
+        row = next(i for i, f in enumerate(app.screen.found) if f.port == new.port)  # type: ignore[attr-defined]
+        table.move_cursor(row=row)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        key = f"{new.host}:{new.port}"
+        await wait_for(pilot, lambda: key in app.views and app.views[key].online)
+        assert app.views[key].name == "Garden lights"
+        assert ConfigStore(tmp_path / "config.json").load().find(key) is not None
+
+
+async def test_palette_jumps_to_a_device(simulator: Simulator, tmp_path: Path) -> None:
+    a = await simulator.add("hs110", "Fridge")
+    b = await simulator.add("hs105", "Lamp")
+    app = make_app(tmp_path, [("Fridge", a.host, a.port, ""), ("Lamp", b.host, b.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Lamp")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.table.selected_key() == f"{b.host}:{b.port}")
+
+
+async def test_theme_is_remembered(tmp_path: Path) -> None:
+    app = make_app(tmp_path, [])
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = "nord"
+        await pilot.pause(0.2)
+    assert ConfigStore(tmp_path / "config.json").load().settings.theme == "nord"
+    again = TplinkApp(ConfigStore(tmp_path / "config.json"))
+    assert again.theme == "nord"
