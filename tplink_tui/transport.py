@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from .errors import (
 DEFAULT_PORT = 9999
 DEFAULT_TIMEOUT = 5.0
 MAX_FRAME = 1 << 20  # 1 MiB
+FRAME_CACHE = 16  # encrypted read-only requests kept per connection (polls repeat)
 
 traffic_log = logging.getLogger("tplink_tui.traffic")
 
@@ -89,6 +91,7 @@ class Connection:
         self._lock = asyncio.Lock()
         self.requests_sent = 0
         self.last_request_written: float | None = None
+        self._frames: dict[bytes, bytes] = {}
 
     @property
     def address(self) -> str:
@@ -105,16 +108,25 @@ class Connection:
         connection fails before any reply byte arrives.
         """
         async with self._lock:
+            if not retry_safe:
+                # One loop turn lets a close that came with the last reply be seen:
+                # a command is never sent twice, so it must not go on a dead socket.
+                await asyncio.sleep(0)
             reused = self._usable()
+            data = self._frames.get(payload)
+            if data is None:
+                data = codec.frame(payload)
+                if retry_safe and len(self._frames) < FRAME_CACHE:
+                    self._frames[payload] = data
             try:
-                return await self._exchange(payload)
+                return await self._exchange(payload, data)
             except _StaleConnection as exc:
                 await self._close()
                 if not (reused and retry_safe):
                     raise DeviceUnreachable(f"{self.address}: {exc.reason}") from None
             # The kept-alive socket had died under us: one fresh attempt.
             try:
-                return await self._exchange(payload)
+                return await self._exchange(payload, data)
             except _StaleConnection as exc:
                 await self._close()
                 raise DeviceUnreachable(f"{self.address}: {exc.reason}") from None
@@ -152,23 +164,24 @@ class Connection:
                 f"{self.address}: no connection within {self.connect_timeout:g} s"
             ) from None
         except (OSError, UnicodeError) as exc:
-            reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
-            raise DeviceUnreachable(f"{self.address}: cannot connect ({reason})") from None
+            raise DeviceUnreachable(f"{self.address}: cannot connect ({_reason(exc)})") from None
         sock = self._writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    async def _exchange(self, payload: bytes) -> bytes:
+    async def _exchange(self, payload: bytes, data: bytes) -> bytes:
+        """Write ``data`` (``payload`` framed) and read the reply."""
         if not self._usable():
             await self._connect()
         assert self._reader is not None and self._writer is not None
         reader, writer = self._reader, self._writer
         _trace("->", self.host, self.port, payload)
         try:
-            writer.write(codec.frame(payload))
+            writer.write(data)
             self.last_request_written = time.perf_counter()
             self.requests_sent += 1
-            reply = await asyncio.wait_for(self._read_frame(reader), self.timeout)
+            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
+                reply = await self._read_frame(reader)
         except TimeoutError:
             await self._close()
             raise DeviceTimeout(f"{self.address}: no reply within {self.timeout:g} s") from None
@@ -216,6 +229,15 @@ class Connection:
             await asyncio.wait_for(writer.wait_closed(), 0.5)
         except (TimeoutError, OSError):
             writer.transport.abort()
+
+
+def _reason(exc: Exception) -> str:
+    """'Connection refused' rather than "Connect call failed ('127.0.0.1', 1)"."""
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host: {(exc.strerror or str(exc)).lower()}"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    return str(exc) or type(exc).__name__
 
 
 class _StaleConnection(Exception):
