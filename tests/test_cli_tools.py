@@ -11,40 +11,13 @@ import sys
 from typing import Any
 
 import pytest
+from cli_helpers import addr, cli, cli_json, error_line
 
 from tplink_tui import codec
-from tplink_tui.cli.main import main
 
 BROADCAST = "127.255.255.255"
 SYSINFO = '{"system":{"get_sysinfo":{}}}'
 SYSINFO_HEX = "d0f281f88bff9af7d5ef94b6d1b4c09fec95e68fe187e8caf08bf68bf6"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run ``tplink-tui ARGV`` in-process; argparse errors exit via SystemExit."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    code, out, err = cli(capsys, "--json", *argv)
-    assert code == 0, err
-    return json.loads(out)
-
-
-def addr(device: Any) -> str:
-    return f"{device.host}:{device.port}"
-
-
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("tplink-tui: error: ")
-    return lines[0]
 
 
 def closed_port() -> int:

@@ -20,7 +20,8 @@ from wire_fakes import (
     reply_with,
 )
 
-from tplink_tui.devices.client import DeviceClient, find_error, parse_host
+from tplink_tui.address import parse_address as parse_host
+from tplink_tui.devices.client import DeviceClient, find_error
 from tplink_tui.errors import DeviceError, NotSupported, OutletNotFound
 
 

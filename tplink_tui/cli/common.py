@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from ..devices.client import DeviceClient, parse_host
+from ..address import parse_address
+from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
 from ..errors import ConfigError, DeviceUnreachable, TplinkError
 from ..store.config import ConfigStore
@@ -147,7 +148,7 @@ def resolve(text: str, port: int | None = None) -> Target:
     except ConfigError:
         # A literal address still works when the config file is broken; a name does not.
         try:
-            literal = _is_ip(parse_host(text)[0])
+            literal = _is_ip(parse_address(text)[0])
         except ValueError:
             literal = False
         if not literal:
@@ -155,7 +156,7 @@ def resolve(text: str, port: int | None = None) -> Target:
     if saved is not None:
         return Target(saved.host, port or saved.port, saved.name)
     try:
-        host, parsed_port = parse_host(text, DEFAULT_PORT)
+        host, parsed_port = parse_address(text, DEFAULT_PORT)
     except ValueError as exc:
         raise UsageError(f"{exc} (expected a saved device name or host[:port])") from None
     return Target(host, port or parsed_port)

@@ -18,7 +18,7 @@ from ..discovery import discover as discover_devices
 from ..errors import TplinkError
 from ..transport import DEFAULT_PORT
 from .common import fmt, on_off, print_json, run, safe, stderr, stdout, strip_totals
-from .main import EXIT_CODES_HELP, UsageError
+from .main import EXIT_CODES_HELP, UsageError, add_common_options
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
 METER_CONCURRENCY = 16
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, metavar="P", help="UDP port (default 9999)"
     )
-    # discover defines the common options itself: here --timeout is the listening time.
+    # Here --timeout is the listening time, so the common options come without it.
     parser.add_argument(
         "--timeout",
         dest="wait",
@@ -53,16 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="S",
         help="seconds to wait for answers (default 3)",
     )
-    parser.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="log every request and reply, decrypted, on stderr; show tracebacks",
-    )
+    add_common_options(parser, timeout=False)
     parser.add_argument(
         "--new-protocol-port",
         type=int,

@@ -97,7 +97,7 @@ def _add_common_everywhere(sub: argparse._SubParsersAction) -> None:  # type: ig
                 _add_common_everywhere(action)
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_common_options(parser: argparse.ArgumentParser, *, timeout: bool = True) -> None:
     """Options every verb accepts, before or after the verb."""
     parser.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
@@ -109,6 +109,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="log every request and reply, decrypted, on stderr; show tracebacks",
     )
+    if not timeout:
+        return
     parser.add_argument(
         "--timeout",
         type=float,

@@ -1,6 +1,6 @@
 """Device model, async client, command catalog and the synchronous SmartPlug facade."""
 
-from .client import DeviceClient, parse_host
+from .client import DeviceClient
 from .models import DeviceState, EnergyReading, EnergyStat, OutletInfo, SysInfo
 from .smartplug import SmartPlug
 
@@ -12,5 +12,4 @@ __all__ = [
     "OutletInfo",
     "SmartPlug",
     "SysInfo",
-    "parse_host",
 ]

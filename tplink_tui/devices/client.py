@@ -28,33 +28,10 @@ from .models import (
 
 OutletSpec = int | str | None
 MODULE_NOT_SUPPORTED = -1
-
-
-def parse_host(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """Split ``host[:port]`` (IPv6 as ``[addr]:port``); raises ValueError when malformed."""
-    text = text.strip()
-    host, port = text, default_port
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise ValueError(f"malformed host {text!r}: missing ']'")
-        host, rest = text[1:end], text[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"malformed host {text!r}")
-            port = _port(rest[1:], text)
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-        port = _port(port_text, text)
-    if not host or any(c.isspace() or c in "/@?#" for c in host):
-        raise ValueError(f"malformed host {text!r}")
-    return host, port
-
-
-def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"malformed host {whole!r}: port must be 1-65535")
-    return int(text)
+# The poll requests, encoded once: update() runs every few seconds for every device.
+_SYSINFO = codec.encode_request(catalog.sysinfo())
+_REALTIME = codec.encode_request(catalog.realtime())
+_SYSINFO_AND_REALTIME = codec.encode_request({**catalog.sysinfo(), **catalog.realtime()})
 
 
 def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | None:
@@ -166,7 +143,7 @@ class DeviceClient:
     # -- state ----------------------------------------------------------------
 
     async def get_sysinfo(self) -> SysInfo:
-        reply = await self.raw(catalog.sysinfo())
+        reply = await self._read(_SYSINFO)
         self.sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
         return self.sysinfo
 
@@ -180,15 +157,14 @@ class DeviceClient:
         """Read sysinfo and meters: one batched request, plus one per metered outlet."""
         known = self.sysinfo
         batch_meter = known is not None and known.has_emeter and not known.is_strip
-        request = {**catalog.sysinfo(), **catalog.realtime()} if batch_meter else catalog.sysinfo()
-        reply = await self.raw(request)
+        reply = await self._read(_SYSINFO_AND_REALTIME if batch_meter else _SYSINFO)
         sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
         self.sysinfo = sysinfo
         energy: EnergyReading | None = None
         outlet_energy: dict[int, EnergyReading] = {}
         if sysinfo.has_emeter and not sysinfo.is_strip:
             if "emeter" not in reply:
-                reply = await self.raw(catalog.realtime())
+                reply = await self._read(_REALTIME)
             energy = self._reading_or_none(reply)
         elif sysinfo.has_emeter:
             for outlet in sysinfo.children:
@@ -202,8 +178,11 @@ class DeviceClient:
         if payload is None:
             request = {**catalog.realtime(), "context": {"child_ids": [child_id]}}
             payload = self._outlet_requests[child_id] = codec.encode_request(request)
-        reply = await self.connection.request(payload, retry_safe=True)
-        return codec.decode_json(reply)
+        return await self._read(payload)
+
+    async def _read(self, payload: bytes) -> dict[str, Any]:
+        """Send an encoded read-only request (safe to resend) and parse the reply."""
+        return codec.decode_json(await self.connection.request(payload, retry_safe=True))
 
     def _reading_or_none(self, reply: dict[str, Any]) -> EnergyReading | None:
         try:

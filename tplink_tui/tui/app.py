@@ -20,7 +20,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Switch
 
-from ..devices.client import DeviceClient, parse_host
+from ..address import parse_address
+from ..devices.client import DeviceClient
 from ..discovery import DEFAULT_TARGET, DiscoveredDevice
 from ..errors import TplinkError
 from ..monitor import Monitor, Snapshot, Status
@@ -416,14 +417,14 @@ class TplinkApp(App[None]):
     def action_add(self) -> None:
         def check(text: str) -> str | None:
             try:
-                parse_host(text)
+                parse_address(text)
             except ValueError as exc:
                 return str(exc)
             return None
 
         def answered(text: str | None) -> None:
             if text:
-                host, port = parse_host(text)
+                host, port = parse_address(text)
                 self.add_devices([SavedDevice(name=text, host=host, port=port)])
 
         self.push_screen(
