@@ -2,9 +2,14 @@
 
 Loopback broadcast works on Linux: a datagram to 127.255.255.255 reaches every
 socket bound to 127.255.255.255 (or 0.0.0.0) on that port, but not sockets bound
-to 127.0.0.x. So each responder listens on 127.255.255.255:PORT (SO_REUSEADDR, so
-several share the port and each gets a copy) and answers from its own socket on
-127.0.0.x:PORT, like a plug answering from its own address.
+to 127.0.0.x. So each responder listens on 127.255.255.255:PORT and answers from its
+own socket on 127.0.0.x:PORT, like a plug answering from its own address.
+
+The sockets share the port with SO_REUSEPORT, not SO_REUSEADDR: every member still
+gets its copy of a broadcast, but Linux's port-0 autobind counts a port whose
+sockets all have SO_REUSEADDR as free for another SO_REUSEADDR socket, so other
+processes' loopback responders (the simulator's, running at the same time) could
+land on our port and answer our probe. A SO_REUSEPORT group refuses them.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def constant(*datagrams: bytes) -> Reply:
 
 def _udp(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.setblocking(False)
     return sock
@@ -56,7 +61,7 @@ class Responders:
 
     def free_port(self) -> int:
         probe = _udp(BROADCAST, 0)
-        self.sockets.append(probe)  # keeps the port ours (others bind with SO_REUSEADDR)
+        self.sockets.append(probe)  # keeps the port ours for the whole test
         return int(probe.getsockname()[1])
 
     def add(self, address: str, port: int, reply: Reply, *, broadcast: bool = True) -> None:

@@ -7,7 +7,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from wire_fakes import FakeDevice, FakeState, hang_mid_body, hs110_v1, hs300, no_reply
+from wire_fakes import (
+    FakeDevice,
+    FakeState,
+    hang_mid_body,
+    hs110_v1,
+    hs300,
+    no_reply,
+    refusing_port,
+)
 
 from tplink_tui.monitor import Monitor, Snapshot, Status
 
@@ -97,15 +105,14 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 async def test_offline_device_is_not_hammered() -> None:
-    from wire_fakes import closed_port
-
     monitor = Monitor(interval=0.02, timeout=0.2)
     polls: list[Snapshot] = []
     monitor.subscribe(polls.append)
-    monitor.add("gone", "127.0.0.1", closed_port())
-    monitor.start()
-    await asyncio.sleep(0.5)
-    await monitor.stop()
+    with refusing_port() as port:
+        monitor.add("gone", "127.0.0.1", port)
+        monitor.start()
+        await asyncio.sleep(0.5)
+        await monitor.stop()
     assert 1 <= len(polls) <= 2  # not 25: after a failure the next poll waits >= 1 s
     assert polls[0].status is Status.OFFLINE and polls[0].status_changed
 

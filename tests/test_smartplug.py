@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from wire_fakes import FakeState, hs100, hs110_v1, hs300, kp115, new_meter
+from wire_fakes import FakeState, hs100, hs110_v1, hs300, kp115, new_meter, refusing_port
 
 from tplink_tui import SmartPlug, codec
 from tplink_tui.errors import DeviceUnreachable, TplinkError
@@ -125,12 +125,11 @@ def test_strip_outlets_and_energy() -> None:
 
 
 def test_unreachable_raises_project_error() -> None:
-    from wire_fakes import closed_port
-
-    plug = SmartPlug("127.0.0.1", port=closed_port(), timeout=0.3)
-    with pytest.raises(DeviceUnreachable):
-        _ = plug.is_on
-    plug.close()
+    with refusing_port() as port:
+        plug = SmartPlug("127.0.0.1", port=port, timeout=0.3)
+        with pytest.raises(DeviceUnreachable):
+            _ = plug.is_on
+        plug.close()
 
 
 async def test_inside_a_running_loop_is_a_clear_error(plug_server: ThreadedDevice) -> None:

@@ -18,12 +18,12 @@ from wire_fakes import (
     close_after_header,
     close_inside_header,
     close_without_reply,
-    closed_port,
     hang_mid_body,
     hs100,
     no_reply,
     oversize,
     raw_body,
+    refusing_port,
     reply_with,
     slow_reply,
     split_reply,
@@ -260,12 +260,12 @@ async def test_bad_reply_body_then_recovery(dev: FakeDevice, plan: Any, match: s
 
 
 async def test_connection_refused_then_device_appears() -> None:
-    port = closed_port()
-    client = DeviceClient("127.0.0.1", port, timeout=TIMEOUT)
-    start = time.monotonic()
-    with pytest.raises(DeviceUnreachable, match="cannot connect"):
-        await client.get_sysinfo()
-    assert time.monotonic() - start < TIMEOUT
+    with refusing_port() as port:
+        client = DeviceClient("127.0.0.1", port, timeout=TIMEOUT)
+        start = time.monotonic()
+        with pytest.raises(DeviceUnreachable, match="cannot connect"):
+            await client.get_sysinfo()
+        assert time.monotonic() - start < TIMEOUT
     dev = await FakeDevice().start(port)  # the device comes up on that port
     try:
         assert (await client.get_sysinfo()).model == "HS100(EU)"
@@ -276,7 +276,6 @@ async def test_connection_refused_then_device_appears() -> None:
 
 async def test_refused_is_not_retried() -> None:
     attempts = 0
-    port = closed_port()
 
     class Counting(Connection):
         async def _connect(self) -> None:
@@ -284,9 +283,10 @@ async def test_refused_is_not_retried() -> None:
             attempts += 1
             await super()._connect()
 
-    conn = Counting("127.0.0.1", port, timeout=TIMEOUT)
-    with pytest.raises(DeviceUnreachable):
-        await conn.request(SYSINFO, retry_safe=True)
+    with refusing_port() as port:
+        conn = Counting("127.0.0.1", port, timeout=TIMEOUT)
+        with pytest.raises(DeviceUnreachable):
+            await conn.request(SYSINFO, retry_safe=True)
     assert attempts == 1
 
 

@@ -9,10 +9,11 @@ over TCP and records what arrived (accepts, requests, how each request was read)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from tplink_tui import codec
@@ -441,8 +442,15 @@ def reply_with(obj: Any) -> Plan:
     return raw_body(json.dumps(obj).encode())
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (connect is refused)."""
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port where connect is refused, for as long as the block runs.
+
+    The port stays bound (not listening, no SO_REUSEADDR): connects get a reset,
+    and no other server, from this test run or a suite running beside it, can
+    take the port and answer in its place. Closing a socket and handing out its
+    number would leave that window open.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])

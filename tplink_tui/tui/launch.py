@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..discovery import DEFAULT_TARGET
 from ..store.config import ConfigStore
 from .app import TplinkApp
 
@@ -19,7 +20,7 @@ def run_dashboard(demo: bool = False) -> int:
         with tempfile.TemporaryDirectory(prefix="tplink-tui-demo-") as folder:
             DemoApp(ConfigStore(Path(folder) / "config.json")).run()
         return 0
-    target = os.environ.get(DISCOVERY_TARGET_ENV)
-    app = TplinkApp(ConfigStore(), **({"discovery_target": target} if target else {}))
+    target = os.environ.get(DISCOVERY_TARGET_ENV) or DEFAULT_TARGET
+    app = TplinkApp(ConfigStore(), discovery_target=target)
     app.run()
     return 0
