@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import signal
-import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from cli_helpers import addr, cli, cli_json, error_line
+from wire_fakes import refusing_port
 
 from tplink_tui import codec
 
@@ -20,10 +21,11 @@ SYSINFO = '{"system":{"get_sysinfo":{}}}'
 SYSINFO_HEX = "d0f281f88bff9af7d5ef94b6d1b4c09fec95e68fe187e8caf08bf68bf6"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port that refuses connections and that nothing else can take meanwhile."""
+    with refusing_port() as port:
+        yield port
 
 
 # -- send ----------------------------------------------------------------------------------
@@ -130,8 +132,10 @@ def test_discover_reports_invalid_replies(
     assert len(data["invalid"]) == 1
 
 
-def test_discover_nothing_and_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
-    port = str(closed_port())
+def test_discover_nothing_and_bad_options(
+    refused_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = str(refused_port)
     code, out, err = cli(
         capsys, "discover", "--target", BROADCAST, "--port", port, "--timeout", "0.2"
     )
@@ -220,9 +224,11 @@ def test_watch_json_lines(sim_thread: Any, capsys: pytest.CaptureFixture[str]) -
     assert len(by_port[strip.port][0]["outlets"]) == 6
 
 
-def test_watch_human_and_offline(sim_thread: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_human_and_offline(
+    refused_port: int, sim_thread: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     plug = sim_thread.add("hs110", alias="Kettle")
-    gone = f"127.0.0.1:{closed_port()}"
+    gone = f"127.0.0.1:{refused_port}"
     code, out, _ = cli(capsys, "watch", addr(plug), gone, "--count", "1", "--interval", "0.1")
     assert code == 0
     lines = out.splitlines()
@@ -284,8 +290,8 @@ def test_broken_config(
     assert code == 4 and out == "" and str(config) in error_line(err)
 
 
-def test_unreachable_host(capsys: pytest.CaptureFixture[str]) -> None:
-    target = f"127.0.0.1:{closed_port()}"
+def test_unreachable_host(refused_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    target = f"127.0.0.1:{refused_port}"
     for argv in (["info", target], ["on", target], ["send", "-t", target, "-c", "info"]):
         code, out, err = cli(capsys, *argv)
         assert code == 3 and out == ""
@@ -310,8 +316,8 @@ def test_unintelligible_reply_exit_5(sim_thread: Any, capsys: pytest.CaptureFixt
     assert code == 5 and addr(plug) in error_line(err)
 
 
-def test_verbose_shows_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = cli(capsys, "-v", "info", f"127.0.0.1:{closed_port()}")
+def test_verbose_shows_traceback(refused_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "-v", "info", f"127.0.0.1:{refused_port}")
     assert code == 3 and "Traceback" in err
     assert err.strip().splitlines()[-1].startswith("tplink-tui: error: ")
 
@@ -319,7 +325,7 @@ def test_verbose_shows_traceback(capsys: pytest.CaptureFixture[str]) -> None:
 # -- the entry point, as a real process ---------------------------------------------------------
 
 
-def test_entry_point_subprocess(sim_thread: Any) -> None:
+def test_entry_point_subprocess(refused_port: int, sim_thread: Any) -> None:
     plug = sim_thread.add("kp115", alias="Heater")
 
     def tplink(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -339,7 +345,7 @@ def test_entry_point_subprocess(sim_thread: Any) -> None:
     assert tplink("nonsense").returncode == 2
     done = tplink("reboot", addr(plug))
     assert done.returncode == 2 and "--yes" in done.stderr
-    done = tplink("info", f"127.0.0.1:{closed_port()}")
+    done = tplink("info", f"127.0.0.1:{refused_port}")
     assert done.returncode == 3 and done.stderr.count("\n") == 1 and done.stdout == ""
     # -v logs every request and reply, decrypted, on stderr (logging is set up by main)
     done = tplink("-v", "led", addr(plug), "off")
