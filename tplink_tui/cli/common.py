@@ -326,3 +326,16 @@ def state_dict_meter(state: DeviceState) -> dict[str, float | None]:
     if state.sysinfo.is_strip:
         return strip_totals(state)
     return reading_dict(state.energy)
+
+
+def describe_target(
+    target: Target, outlet: OutletInfo | None = None, info: SysInfo | None = None
+) -> str:
+    """``Alias 127.0.0.1:9999 outlet 2 Name`` (the alias when the client read it)."""
+    if info is not None and info.alias:
+        text = f"[bold]{safe(info.alias)}[/] [dim]{safe(target.address)}[/]"
+    else:
+        text = safe(target.label)
+    if outlet is not None:
+        text += f" outlet {outlet.index} [bold]{safe(outlet.alias)}[/]"
+    return text

@@ -1,0 +1,235 @@
+"""schedule, antitheft and countdown rules; cloud info, Wi-Fi scan, reboot and reset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from ..devices.client import DeviceClient
+from ..devices.models import OutletInfo
+from .common import (
+    confirm,
+    describe_target,
+    duration,
+    on_off,
+    outlet_ref,
+    print_json,
+    resolve,
+    run_on,
+    run_with_info,
+    safe,
+    stdout,
+)
+from .main import UsageError
+
+Namespace = argparse.Namespace
+
+# -- rules --------------------------------------------------------------------------------
+
+_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_SUN = {1: "sunrise", 2: "sunset"}
+
+
+def _days(rule: dict[str, Any]) -> str:
+    wday = rule.get("wday")
+    dated = all(isinstance(rule.get(k), int) for k in ("year", "month", "day"))
+    if not rule.get("repeat", 1) and dated:
+        return f"once {rule['year']}-{rule['month']:02d}-{rule['day']:02d}"
+    if not isinstance(wday, list) or len(wday) != 7:
+        return "—"
+    if all(wday):
+        return "every day"
+    if not any(wday):
+        return "never"
+    return " ".join(name for name, on in zip(_DAYS, wday, strict=True) if on)
+
+
+def _at(option: Any, minutes: Any) -> str:
+    if option in _SUN:
+        return _SUN[option]
+    if isinstance(option, int) and option < 0:
+        return ""
+    if isinstance(minutes, int):
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return "—"
+
+
+def _act(value: Any) -> str:
+    return {1: "[green]on[/]", 0: "[red]off[/]"}.get(value, "") if isinstance(value, int) else ""
+
+
+def run_rules(args: Namespace) -> int:
+    target = resolve(args.host)
+
+    async def action(client: DeviceClient) -> tuple[OutletInfo | None, list[dict[str, Any]]]:
+        outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
+        return outlet, await client.rules(args.module, outlet.id if outlet is not None else None)
+
+    (outlet, rules), seen = run_with_info(args, target, action)
+    if args.json:
+        print_json(
+            {"host": target.host, "port": target.port, "outlet": outlet_ref(outlet), "rules": rules}
+        )
+        return 0
+    label = "schedule" if args.module == "schedule" else "away mode"
+    if not rules:
+        stdout().print(f"{describe_target(target, outlet, seen)}: no {label} rules")
+        return 0
+    table = Table(
+        title=f"{describe_target(target, outlet, seen)}  [dim]{label}[/]",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("name", "enabled", "days", "start", "action", "end", "action", "id"):
+        table.add_column(column, style="dim" if column == "id" else None)
+    for rule in rules:
+        table.add_row(
+            safe(rule.get("name", "")),
+            on_off(bool(rule.get("enable"))) if "enable" in rule else "—",
+            _days(rule),
+            _at(rule.get("stime_opt"), rule.get("smin")),
+            _act(rule.get("sact")),
+            _at(rule.get("etime_opt", -1), rule.get("emin")),
+            _act(rule.get("eact")),
+            safe(rule.get("id", "")),
+        )
+    stdout().print(table)
+    return 0
+
+
+def run_countdown(args: Namespace) -> int:
+    target = resolve(args.host)
+    if args.set is not None:
+        if args.action is None:
+            raise UsageError("countdown --set needs --action on|off")
+        if not 0 < args.set <= 24 * 60:
+            raise UsageError("countdown --set expects minutes between 0 and 1440")
+    elif args.action is not None:
+        raise UsageError("countdown --action goes with --set MINUTES")
+
+    async def action(client: DeviceClient) -> tuple[OutletInfo | None, list[dict[str, Any]]]:
+        outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
+        spec = outlet.id if outlet is not None else None
+        if args.set is not None:
+            await client.set_countdown(args.set, args.action == "on", spec)
+        elif args.clear:
+            await client.clear_countdown(spec)
+        return outlet, await client.rules("count_down", spec)
+
+    (outlet, rules), seen = run_with_info(args, target, action)
+    if args.json:
+        print_json(
+            {"host": target.host, "port": target.port, "outlet": outlet_ref(outlet), "rules": rules}
+        )
+        return 0
+    console = stdout()
+    where = describe_target(target, outlet, seen)
+    if args.clear:
+        console.print(f"{where}: countdown cleared")
+    active = [r for r in rules if r.get("enable")]
+    if not active:
+        if not args.clear:
+            console.print(f"{where}: no countdown running")
+        return 0
+    for rule in active:
+        remain = rule.get("remain", rule.get("delay"))
+        verb = "set: " if args.set is not None else ""
+        console.print(
+            f"{where}: {verb}switches {_act(rule.get('act')) or '?'} in"
+            f" [bold]{duration(remain if isinstance(remain, int) else None)}[/]"
+        )
+    return 0
+
+
+# -- cloud, wlan, restart ----------------------------------------------------------------
+
+
+def _kv_table(title: str, data: dict[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.title = title
+    table.title_justify = "left"
+    table.add_column(style="dim", justify="right")
+    table.add_column()
+    for key, value in data.items():
+        if key != "err_code":
+            table.add_row(safe(key), safe(value))
+    return table
+
+
+def run_cloudinfo(args: Namespace) -> int:
+    target = resolve(args.host)
+
+    async def action(client: DeviceClient) -> dict[str, Any]:
+        return await client.cloud_info()
+
+    info = run_on(args, target, action)
+    if args.json:
+        print_json({"host": target.host, "port": target.port, "cloud": info})
+    else:
+        stdout().print(_kv_table(describe_target(target), info))
+    return 0
+
+
+_KEY_TYPES = {0: "open", 1: "WEP", 2: "WPA", 3: "WPA2"}
+
+
+def run_wlanscan(args: Namespace) -> int:
+    target = resolve(args.host)
+
+    async def action(client: DeviceClient) -> list[dict[str, Any]]:
+        return await client.wlan_scan()
+
+    networks = run_on(args, target, action)
+    if args.json:
+        print_json({"host": target.host, "port": target.port, "networks": networks})
+        return 0
+    if not networks:
+        stdout().print(f"{describe_target(target)}: no networks found")
+        return 0
+    table = Table(
+        title=describe_target(target), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("ssid")
+    table.add_column("security")
+    show_rssi = any("rssi" in n for n in networks)
+    if show_rssi:
+        table.add_column("signal", justify="right")
+    for network in networks:
+        key = network.get("key_type")
+        security = _KEY_TYPES.get(key, safe(key)) if key is not None else "—"
+        row = [safe(network.get("ssid", "")), security]
+        if show_rssi:
+            rssi = network.get("rssi")
+            row.append(f"{rssi} dBm" if isinstance(rssi, int) else "—")
+        table.add_row(*row)
+    stdout().print(table)
+    return 0
+
+
+def run_restart(args: Namespace) -> int:
+    target = resolve(args.host)
+    if args.delay < 0:
+        raise UsageError("--delay must not be negative")
+    if args.action == "reset":
+        confirm(args, f"Factory-reset {target.label}", "It forgets its Wi-Fi and all settings.")
+    else:
+        confirm(args, f"Reboot {target.label}")
+
+    async def action(client: DeviceClient) -> None:
+        if args.action == "reset":
+            await client.reset(args.delay)
+        else:
+            await client.reboot(args.delay)
+
+    run_on(args, target, action)
+    key = "resetting" if args.action == "reset" else "rebooting"
+    if args.json:
+        print_json({"host": target.host, "port": target.port, key: True, "delay_s": args.delay})
+    else:
+        what = "factory reset" if args.action == "reset" else "reboot"
+        stdout().print(f"{describe_target(target)}: {what} in {args.delay} s")
+    return 0
