@@ -73,7 +73,11 @@ def _energy_now(args: Namespace, target: Target) -> int:
     if strip is not None:
         totals = strip_totals(strip)
         outlets = [
-            {**outlet_ref(o), "is_on": o.is_on, **reading_dict(strip.outlet_energy.get(o.index))}
+            {
+                **(outlet_ref(o) or {}),
+                "is_on": o.is_on,
+                **reading_dict(strip.outlet_energy.get(o.index)),
+            }
             for o in strip.sysinfo.children
         ]
         if args.json:
