@@ -181,12 +181,15 @@ class Monitor:
         return min(self.max_backoff, max(base, 1.0) * 2 ** (device.failures - 1))
 
     async def _poll_forever(self, device: _Device) -> None:
-        while True:
+        # Not ``while True``: should a cancellation ever be swallowed below, a stopped
+        # or removed device (its task cleared or replaced) still ends its loop.
+        while device.task is asyncio.current_task() and self._devices.get(device.key) is device:
             await self._running.wait()
             device.wake.clear()
             await self._poll(device)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(device.wake.wait(), self._delay(device))
+                async with asyncio.timeout(self._delay(device)):  # no task, unlike wait_for
+                    await device.wake.wait()
 
     async def _poll(self, device: _Device) -> Snapshot:
         previous = device.snapshot

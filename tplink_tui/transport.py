@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -108,11 +109,9 @@ class Connection:
         connection fails before any reply byte arrives.
         """
         async with self._lock:
-            if not retry_safe:
-                # One loop turn lets a close that came with the last reply be seen:
-                # a command is never sent twice, so it must not go on a dead socket.
-                await asyncio.sleep(0)
-            reused = self._usable()
+            # A command is never sent twice, so it must not go on a socket the peer
+            # closed just after its last reply (the loop may not have seen it yet).
+            reused = self._usable(check_idle=not retry_safe)
             data = self._frames.get(payload)
             if data is None:
                 data = codec.frame(payload)
@@ -143,22 +142,37 @@ class Connection:
 
     # -- internals -------------------------------------------------------
 
-    def _usable(self) -> bool:
+    def _usable(self, check_idle: bool = False) -> bool:
         if self._writer is None or self._reader is None:
             return False
-        if self._writer.is_closing() or self._reader.at_eof():
+        if self._writer.is_closing() or self._reader.at_eof() or (check_idle and self._stirred()):
             # The peer closed while we were idle: forget it quietly.
             self._writer.transport.abort()
             self._reader = self._writer = None
             return False
         return True
 
+    def _stirred(self) -> bool:
+        """True when the idle socket is readable: between requests a device sends
+        nothing, so that is a close (or stray bytes) the event loop has not read yet."""
+        assert self._writer is not None
+        sock = self._writer.get_extra_info("socket")
+        if sock is None:
+            return False
+        poller = select.poll()
+        try:
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
     async def _connect(self) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, limit=2**16),
-                self.connect_timeout,
-            )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
+            # that lands as the inner call finishes, and the task then runs on.
+            async with asyncio.timeout(self.connect_timeout):
+                opened = await asyncio.open_connection(self.host, self.port, limit=2**16)
+            self._reader, self._writer = opened
         except TimeoutError:
             raise DeviceTimeout(
                 f"{self.address}: no connection within {self.connect_timeout:g} s"
@@ -226,7 +240,8 @@ class Connection:
             return
         writer.close()
         try:
-            await asyncio.wait_for(writer.wait_closed(), 0.5)
+            async with asyncio.timeout(0.5):  # not wait_for: see _connect
+                await writer.wait_closed()
         except (TimeoutError, OSError):
             writer.transport.abort()
 

@@ -221,6 +221,21 @@ class SimulatedDevice:
         """Refuse connections and ignore datagrams (or come back)."""
         self.faults.offline = offline
 
+    def remove_outlet(self, key: int | str) -> Outlet:
+        """A strip outlet vanishes from sysinfo (``restore_outlet`` brings it back)."""
+        if not self.profile.is_strip:
+            raise ValueError(f"{self.model} is not a strip")
+        outlet = self.outlet(key)
+        self._outlets.remove(outlet)
+        self._static["child_num"] = len(self._outlets)
+        return outlet
+
+    def restore_outlet(self, outlet: Outlet) -> None:
+        if outlet not in self._outlets:
+            self._outlets.append(outlet)
+            self._outlets.sort(key=lambda o: o.index)
+            self._static["child_num"] = len(self._outlets)
+
     def local_now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.clock_offset)
 

@@ -20,6 +20,7 @@ import zlib
 from typing import Any
 
 from .. import codec
+from ..codec import encrypt
 from .device import SimulatedDevice
 from .faults import corrupt_body
 
@@ -64,24 +65,6 @@ def udp_socket(host: str, port: int, *, reuse: bool = False) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def encrypt(plaintext: bytes) -> bytes:
-    """``codec.encrypt``, several times faster on kilobyte replies.
-
-    The ciphertext is a running XOR: c[i] = 171 ^ p[0] ^ ... ^ p[i]. A prefix
-    XOR over the whole payload as one big integer takes log2(n) shift-and-XOR
-    steps instead of a Python-level step per byte.
-    """
-    n = len(plaintext)
-    if n < 64:
-        return codec.encrypt(plaintext)
-    x = int.from_bytes(plaintext, "big")
-    shift = 8
-    while shift < 8 * n:
-        x ^= x >> shift
-        shift <<= 1
-    return (x ^ int.from_bytes(b"\xab" * n, "big")).to_bytes(n, "big")
 
 
 class _TcpConnection(asyncio.Protocol):

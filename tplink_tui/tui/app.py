@@ -463,8 +463,15 @@ class TplinkApp(DeviceActions):
         await self.shutdown()
         self.exit()
 
+    async def on_unmount(self) -> None:
+        # However the app ends (q, ctrl+c, an error, a test harness), polling stops:
+        # poll tasks left running would keep the event loop from closing.
+        await self.shutdown()
+
     async def shutdown(self) -> None:
-        """Stop polling and drop sockets at once; the history writer flushes its last batch."""
+        """Stop polling and drop sockets at once; the history writer flushes its last batch.
+
+        Safe to call more than once."""
         await self.monitor.stop()
         if self.recorder is not None:
             self.recorder.writer.close(timeout=0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -10,6 +11,45 @@ from textual.widgets import Label, Static, Switch
 from ...monitor import Status
 from ..state import WHOLE_DEVICE, DeviceView, format_duration, format_power
 from .sparkline import PowerSparkline
+
+
+def _shape(content: object) -> tuple[int, int] | None:
+    """(lines, widest line) of plain content; None for anything else."""
+    if isinstance(content, Text):
+        content = content.plain
+    if not isinstance(content, str):
+        return None
+    lines = content.split("\n")
+    return len(lines), max(cell_len(line) for line in lines)
+
+
+def _same(old: object, new: Text | str) -> bool:
+    if isinstance(old, Text) and isinstance(new, Text):
+        return old.plain == new.plain and old.style == new.style and old.spans == new.spans
+    return type(old) is type(new) and old == new
+
+
+def set_content(widget: Static, content: Text | str) -> None:
+    """Update a Static only when its content changed, re-laying out only when needed.
+
+    A layout pass reflows and repaints the whole screen (tens of ms with a long
+    device list); a poll that only moves a number cannot change the widget's size:
+    same line count, no line wider than the widget, and a width not set by content.
+    """
+    old = widget.content
+    if _same(old, content):
+        return
+    before, after = _shape(old), _shape(content)
+    room = widget.content_size.width
+    auto_width = widget.styles.width is not None and widget.styles.width.is_auto
+    same_size = (
+        before is not None
+        and after is not None
+        and before[0] == after[0]
+        and max(before[1], after[1]) <= room
+        and (before[1] == after[1] or not auto_width)
+    )
+    widget.update(content, layout=not same_size)
 
 
 class OutletRow(Horizontal):
@@ -64,13 +104,16 @@ class OutletRow(Horizontal):
             series = list(view.outlet_power.get(self.outlet, ()))
             reading = view.state.outlet_energy.get(self.outlet) if view.state else None
             power = reading.power_w if reading else None
-        self.query_one(".outlet-name", Label).update(Text(name, overflow="ellipsis"))
-        self.query_one(".outlet-power", Label).update(format_power(power) if view.online else "—")
+        set_content(self.query_one(".outlet-name", Label), Text(name, overflow="ellipsis"))
+        set_content(
+            self.query_one(".outlet-power", Label), format_power(power) if view.online else "—"
+        )
         switch = self.query_one(Switch)
         shown = view.shown_state(self.outlet)
         word = "…" if self.outlet in view.pending else ("on" if shown else "off")
-        self.query_one(".outlet-state", Label).update(
-            Text(word, style="green" if word == "on" else "dim")
+        set_content(
+            self.query_one(".outlet-state", Label),
+            Text(word, style="green" if word == "on" else "dim"),
         )
         with switch.prevent(Switch.Changed):
             switch.value = bool(shown)
@@ -123,9 +166,9 @@ class DetailPane(VerticalScroll):
         info = view.sysinfo
         self.set_class(view.status is Status.OFFLINE, "-offline")
         model = f"  {info.model}" if info else ""
-        title.update(Text.assemble((view.name, "bold"), (model, "dim")))
-        self.query_one("#detail-info", Static).update(self._info_text(view))
-        self.query_one("#power-label", Static).update(self._power_text(view))
+        set_content(title, Text.assemble((view.name, "bold"), (model, "dim")))
+        set_content(self.query_one("#detail-info", Static), self._info_text(view))
+        set_content(self.query_one("#power-label", Static), self._power_text(view))
         self.query_one("#power-spark", PowerSparkline).data = list(view.power)
         outlets = [o.index for o in info.children] if info and info.is_strip else [WHOLE_DEVICE]
         layout = (view.key, len(outlets))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -28,6 +31,8 @@ COLUMNS = (
     ("seen", "Seen", 8),
 )
 STATUS_STYLE = {Status.ONLINE: "green", Status.OFFLINE: "red", Status.CONNECTING: "yellow"}
+CELL_CACHE = 6000  # rendered cells kept (a screenful is ~300, with cursor/hover variants)
+ROW_CACHE = 2000  # rendered row lines kept
 
 
 def row_cells(view: DeviceView) -> dict[str, Text]:
@@ -56,6 +61,110 @@ class DeviceTable(DataTable[Text]):
     BINDINGS = [
         Binding("space", "app.toggle_selected", "Toggle", id="toggle", key_display="space"),
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cells: dict[tuple[object, ...], tuple[object, Any]] = {}
+        self._lines: dict[tuple[object, ...], tuple[tuple[object, ...], Any]] = {}
+
+    def _render_line_in_row(
+        self,
+        row_key: Any,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Any,
+        hover_location: Any,
+    ) -> Any:
+        """DataTable's row line render, cached per row content (see ``_render_cell``).
+
+        Assembling a line costs a few style look-ups up the DOM even when every
+        cell comes from the cache, so an unchanged row is not assembled again.
+        """
+        args = (row_key, line_no, base_style, cursor_location, hover_location)
+        try:
+            if row_key not in self._data:  # the header row: as DataTable does
+                return super()._render_line_in_row(*args)
+            values = tuple(self._data[row_key].values())
+            key = (
+                *args,
+                self._row_locations.get(row_key),
+                self.size.width,
+                tuple(column.width for column in self.columns.values()),
+                self.cell_padding,
+                self.cursor_type,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self._pseudo_class_state,
+            )
+        except (AttributeError, KeyError, TypeError):  # another Textual release: no cache
+            return super()._render_line_in_row(*args)
+        cached = self._lines.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached[0], values, strict=True)):
+            return cached[1]
+        lines = super()._render_line_in_row(*args)
+        if len(self._lines) >= ROW_CACHE:
+            self._lines.clear()
+        self._lines[key] = (values, lines)
+        return lines
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> Any:
+        """DataTable's cell render, cached per cell value.
+
+        DataTable keys its render caches on one table-wide update counter, so a poll
+        that changes one cell re-renders every visible cell (most of a frame's cost
+        with 200 devices). Here a cell is rendered again only when its own value (a
+        new Text object: ``upsert`` replaces only changed cells) or its look changes.
+        """
+        if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        try:
+            row_key = self._row_locations.get_key(row_index)
+            column_key = self._column_locations.get_key(column_index)
+            value = self._data[row_key][column_key]
+            key = (
+                row_key,
+                column_key,
+                row_index,
+                column_index,
+                base_style,
+                width,
+                cursor,
+                hover,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self._pseudo_class_state,
+                self.cursor_foreground_priority,
+                self.cursor_background_priority,
+            )
+        except (AttributeError, KeyError):  # another Textual release: no cache
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cached = self._cells.get(key)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        if len(self._cells) >= CELL_CACHE:
+            self._cells.clear()
+        self._cells[key] = (value, lines)
+        return lines
+
+    def notify_style_update(self) -> None:
+        self._cells.clear()  # a theme or CSS change: every cell looks different
+        self._lines.clear()
+        super().notify_style_update()
+
+    def clear(self, columns: bool = False) -> DeviceTable:
+        self._cells.clear()
+        self._lines.clear()
+        super().clear(columns)
+        return self
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

@@ -1,0 +1,195 @@
+"""Start-up: process start to the first frame of ``tplink-tui --demo``, and import times.
+
+    .venv/bin/python benchmarks/bench_startup.py [--runs 7] [--out benchmarks/results/startup.json]
+
+- first frame: ``tplink-tui --demo`` (the installed console script, unmodified) is
+  started under a pseudo-terminal of 120x36 (TERM=xterm-256color), so Textual runs
+  its real terminal driver. The clock starts just before the process is spawned and
+  stops when the pty output first contains the header title ("tplink-tui"), i.e.
+  the first frame has been written to the terminal. Then "q" quits the demo.
+- ``python -c "import tplink_tui.tui.app"`` and ``tplink-tui --help``: wall time
+  from spawn to exit, like hyperfine.
+
+Every figure is the median of ``--runs`` runs, after one unmeasured warm-up run
+(so the OS file cache is warm, as it is for a user starting the app twice). The
+children import from bytecode caches, as on a user's install: they run with a
+private PYTHONPYCACHEPREFIX (a temporary folder the warm-up fills) and without
+PYTHONDONTWRITEBYTECODE. One extra row shows the first frame with no cache for the
+project's own modules (PYTHONDONTWRITEBYTECODE=1 on an editable install, as in a
+sandbox that forbids .pyc files: every start compiles them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import platform
+import pty
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+BIN = Path(sys.executable).parent
+SCRIPT = BIN / "tplink-tui"
+FIRST_FRAME_MARK = b"tplink-tui"
+ALT_SCREEN = b"\x1b[?1049h"
+
+
+def child_env(cache: Path | None) -> dict[str, str]:
+    """The environment of a measured child: with a bytecode cache folder, or none."""
+    env = dict(os.environ)
+    env.pop("TEXTUAL", None)
+    if cache is None:
+        env.pop("PYTHONPYCACHEPREFIX", None)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def first_frame(env: dict[str, str], timeout: float = 20.0) -> float:
+    """Seconds from spawn to the first frame of ``tplink-tui --demo`` on a pty."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    env = {**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(SCRIPT), "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(slave)
+    output = b""
+    elapsed = None
+    deadline = start + timeout
+    try:
+        while time.perf_counter() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            output += chunk
+            screen = output.partition(ALT_SCREEN)[2]
+            if FIRST_FRAME_MARK in screen:
+                elapsed = time.perf_counter() - start
+                break
+        if elapsed is None:
+            raise RuntimeError(f"no first frame within {timeout:g} s: {output[-300:]!r}")
+        os.write(master, b"q")
+        end = time.monotonic() + 5
+        while proc.poll() is None and time.monotonic() < end:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        os.close(master)
+    return elapsed
+
+
+def command_time(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=ROOT, env=env
+    )
+    return time.perf_counter() - start
+
+
+def measure(label: str, function: object, runs: int) -> dict[str, object]:
+    function()  # type: ignore[operator]  # warm-up, not counted
+    times = [function() for _ in range(runs)]  # type: ignore[operator]
+    row = {
+        "what": label,
+        "runs": runs,
+        "median_ms": statistics.median(times) * 1e3,
+        "min_ms": min(times) * 1e3,
+        "max_ms": max(times) * 1e3,
+    }
+    print(
+        f"{label:<44} median {row['median_ms']:7.1f} ms   min {row['min_ms']:7.1f}"
+        f"   max {row['max_ms']:7.1f}",
+        flush=True,
+    )
+    return row
+
+
+def run(runs: int = 7) -> dict[str, object]:
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="bench-startup-pyc-") as folder:
+        env = child_env(Path(folder))
+        rows = [
+            measure("tplink-tui --demo: spawn -> first frame", lambda: first_frame(env), runs),
+            measure(
+                'python -c "import tplink_tui.tui.app"',
+                lambda: command_time([python, "-c", "import tplink_tui.tui.app"], env),
+                runs,
+            ),
+            measure("tplink-tui --help", lambda: command_time([str(SCRIPT), "--help"], env), runs),
+            measure(
+                'python -c "pass" (interpreter alone)',
+                lambda: command_time([python, "-c", "pass"], env),
+                runs,
+            ),
+        ]
+    no_cache = child_env(None)
+    rows.append(
+        measure(
+            "first frame, project modules without .pyc",
+            lambda: first_frame(no_cache),
+            runs,
+        )
+    )
+    return {
+        "benchmark": "startup",
+        "method": __doc__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "rows": [
+            {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in rows
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=RESULTS / "startup.json")
+    args = parser.parse_args(argv)
+    result = run(args.runs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""Run the benchmarks, print one summary table and write benchmarks/results/*.json.
+
+    .venv/bin/python -m benchmarks.run [--quick] [--only poll,codec,dashboard,startup,history]
+        [--targets FILE] [--duration SECONDS]
+
+Each benchmark runs in its own process (so one's memory or monkeypatching never
+shows in another's figures) and writes its own JSON; this script then writes
+results/summary.md and results/summary.json with the figures checked against the
+targets of issue 7. --quick: smaller N, fewer cycles and runs, a 30 s dashboard
+run instead of 10 minutes: a sanity check in about three minutes, not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "benchmarks"
+RESULTS = HERE / "results"
+ORDER = ("codec", "poll", "startup", "history", "dashboard")
+
+TARGET_CPU_PER_REQUEST_MS = 0.25
+TARGET_CYCLE_200_HS300_MS = 1000.0
+TARGET_KEY_P95_MS = 50.0
+TARGET_FIRST_FRAME_MS = 600.0
+TARGET_RSS_MB = 150.0
+
+
+def commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    py = [sys.executable]
+    quick = args.quick
+    poll = [*py, str(HERE / "bench_poll.py"), "--out", str(RESULTS / "poll.json")]
+    if quick:
+        poll.append("--quick")
+    if args.targets:
+        poll += ["--targets", str(args.targets)]
+    dashboard = [*py, str(HERE / "bench_dashboard.py"), "--out", str(RESULTS / "dashboard.json")]
+    if quick:
+        dashboard += ["--quick", "--samples", "30"]
+    else:
+        dashboard += ["--samples", "100"]
+    if args.duration is not None:
+        dashboard += ["--duration", str(args.duration)]
+    return {
+        "codec": [*py, str(HERE / "bench_codec.py"), "--out", str(RESULTS / "codec.json")]
+        + (["--repeats", "3"] if quick else []),
+        "poll": poll,
+        "startup": [
+            *py,
+            str(HERE / "bench_startup.py"),
+            *("--out", str(RESULTS / "startup.json"), "--runs", "5" if quick else "9"),
+        ],
+        "history": [*py, str(HERE / "bench_history.py")] + (["--seconds", "300"] if quick else []),
+        "dashboard": dashboard,
+    }
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {mem_kib / 1024**2:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        mem = ""
+    try:
+        from importlib.metadata import version
+
+        textual = f", Textual {version('textual')}"
+    except Exception:  # not installed: the dashboard rows are missing anyway
+        textual = ""
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs{mem}, {platform.system()} {platform.release()},"
+        f" Python {platform.python_version()}{textual}"
+    )
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def summarize(ran: list[str], started: float, argv: list[str]) -> str:
+    lines: list[str] = []
+    targets: list[tuple[str, str, str]] = []
+    out = lines.append
+
+    poll = load("poll") if "poll" in ran else None
+    if poll:
+        out("### Poll engine (simulator in a separate process)\n")
+        out("One cycle = every device updated once, concurrently; medians over the cycles.\n")
+        out("| model | devices | requests/cycle | wall ms | client CPU ms | CPU/request ms |")
+        out("|---|---:|---:|---:|---:|---:|")
+        for r in poll["rows"]:
+            out(
+                f"| {r['model']} | {r['devices']} | {r['requests_per_cycle']:.0f} |"
+                f" {r['wall_ms']:.1f} | {r['client_cpu_ms']:.1f} |"
+                f" {r['client_cpu_per_request_ms']:.3f} |"
+            )
+        out("")
+        for family in ("HS110", "HS300"):
+            rows = [r for r in poll["rows"] if str(r["model"]).startswith(family)]
+            if rows:
+                worst = max(rows, key=lambda r: r["client_cpu_per_request_ms"])
+                targets.append(
+                    (
+                        f"client CPU per request ≤ {TARGET_CPU_PER_REQUEST_MS} ms ({family})",
+                        f"{worst['client_cpu_per_request_ms']:.3f} ms"
+                        f" (worst row: N = {worst['devices']})",
+                        verdict(worst["client_cpu_per_request_ms"] <= TARGET_CPU_PER_REQUEST_MS),
+                    )
+                )
+        big = [
+            r for r in poll["rows"] if str(r["model"]).startswith("HS300") and r["devices"] == 200
+        ]
+        if big:
+            wall = big[0]["wall_ms"]
+            targets.append(
+                (
+                    "full cycle, 200 HS300 strips (1,400 requests) < 1 s",
+                    f"{wall:.0f} ms",
+                    verdict(wall < TARGET_CYCLE_200_HS300_MS),
+                )
+            )
+
+    codec = load("codec") if "codec" in ran else None
+    if codec:
+        out("### Codec (MB/s, 10^6 bytes per second)\n")
+        out("| payload | encrypt | decrypt |")
+        out("|---|---:|---:|")
+        for r in codec["rows"]:
+            out(f"| {r['payload']} | {r['encrypt_mb_s']:.0f} | {r['decrypt_mb_s']:.0f} |")
+        out("")
+
+    dash = load("dashboard") if "dashboard" in ran else None
+    if dash:
+        r = dash["rows"][0]
+        out(
+            f"### Dashboard ({r['devices']} x {r['model']} polled at 1 Hz, headless 120x36,"
+            f" {r['duration_s']:.0f} s)\n"
+        )
+        out("| measure | value |")
+        out("|---|---:|")
+        out(f"| requests/s handled | {r['requests_per_s']:.0f} |")
+        out(f"| CPU of the dashboard process | {r['cpu_percent']:.0f}% of one core |")
+        out(
+            f"| apply one poll cycle (redraw of dirty rows, per second) p50 / p95 |"
+            f" {r['cycle_apply_ms_p50']:.1f} / {r['cycle_apply_ms_p95']:.1f} ms |"
+        )
+        out(
+            f"| one coalesced redraw (every 0.2 s) p50 / p95 |"
+            f" {r['redraw_ms_p50']:.1f} / {r['redraw_ms_p95']:.1f} ms |"
+        )
+        out(f"| frames drawn | {r['fps']:.1f}/s |")
+        out(f"| frame time p50 / p95 | {r['frame_ms_p50']:.1f} / {r['frame_ms_p95']:.1f} ms |")
+        out(
+            f"| key press → request written p50 / p95 ({r['latency_samples']} presses) |"
+            f" {r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} ms |"
+        )
+        out(
+            f"| resident memory at the end (peak) | {r['rss_mb']:.0f} MB"
+            f" ({r['rss_peak_mb']:.0f} MB) |"
+        )
+        out("")
+        targets.append(
+            (
+                f"key press → request written p95 < {TARGET_KEY_P95_MS:.0f} ms",
+                f"{r['latency_ms_p95']:.1f} ms",
+                verdict(r["latency_ms_p95"] < TARGET_KEY_P95_MS),
+            )
+        )
+        targets.append(
+            (
+                f"resident memory < {TARGET_RSS_MB:.0f} MB (after {r['duration_s'] / 60:.1f} min)",
+                f"{r['rss_mb']:.0f} MB",
+                verdict(r["rss_mb"] < TARGET_RSS_MB),
+            )
+        )
+
+    startup = load("startup") if "startup" in ran else None
+    if startup:
+        out("### Start-up (median of runs)\n")
+        out("| what | median ms | min ms |")
+        out("|---|---:|---:|")
+        for r in startup["rows"]:
+            out(f"| {r['what']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} |")
+        out("")
+        first = startup["rows"][0]
+        targets.append(
+            (
+                f"first frame of --demo < {TARGET_FIRST_FRAME_MS / 1000:g} s",
+                f"{first['median_ms']:.0f} ms",
+                verdict(first["median_ms"] < TARGET_FIRST_FRAME_MS),
+            )
+        )
+
+    history = load("history") if "history" in ran else None
+    if history:
+        out(f"### History store ({history['devices']} devices x {history['seconds']} s)\n")
+        out(
+            f"Insert {history['insert_rows_per_s']:,} rows/s"
+            f" ({history['insert_us_per_row_cpu']} µs CPU per row),"
+            f" {history['db_bytes_per_raw_row']} bytes per raw row;"
+            f" live recording at 1 Hz costs {history['live_cpu_percent_at_1hz']}% of a core.\n"
+        )
+
+    head = [
+        "## Performance\n",
+        f"Measured on {machine()}, {time.strftime('%Y-%m-%d')}, with"
+        f" `python -m benchmarks.run {' '.join(argv)}`".rstrip()
+        + f" ({(time.time() - started) / 60:.0f} min).\n",
+    ]
+    if targets:
+        head += ["| target | measured | met |", "|---|---:|:---:|"]
+        head += [f"| {a} | {b} | {c} |" for a, b, c in targets]
+        head.append("")
+    return "\n".join(head + lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a fast sanity run (~3 min)")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(ORDER)}")
+    parser.add_argument("--targets", type=Path, help='poll devices from a JSON list of "host:port"')
+    parser.add_argument("--duration", type=float, help="dashboard run in seconds (default 600)")
+    args = parser.parse_args(argv)
+    chosen = ORDER if not args.only else tuple(n.strip() for n in args.only.split(","))
+    unknown = [n for n in chosen if n not in ORDER]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ORDER)}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    cmds = commands(args)
+    ran, failed = [], []
+    for name in (n for n in ORDER if n in chosen):
+        print(f"\n=== {name} ===", flush=True)
+        code = subprocess.call(cmds[name], cwd=ROOT)
+        (ran if code == 0 else failed).append(name)
+        if code:
+            print(f"{name}: exited with {code}", file=sys.stderr)
+    summary = summarize(ran, started, sys.argv[1:] if argv is None else argv)
+    (RESULTS / "summary.md").write_text(summary + "\n")
+    (RESULTS / "summary.json").write_text(
+        json.dumps({"ran": ran, "failed": failed, "machine": machine()}, indent=2) + "\n"
+    )
+    print("\n" + summary)
+    print(f"written to {RESULTS / 'summary.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
