@@ -1,7 +1,7 @@
 """Soak: many simulated devices with random faults, polled by one Monitor for minutes.
 
     .venv/bin/python benchmarks/soak.py [--minutes 5] [--quick] [--devices 100]
-        [--seed 1] [--out benchmarks/results/soak.json]
+        [--seed 1] [--trace-memory] [--out benchmarks/results/soak.json]
 
 The simulator runs in a child process (loopback only) and takes orders over a
 pipe: switch a fault on for one device, clear it, clear everything. This process
@@ -35,6 +35,7 @@ import platform
 import random
 import sys
 import time
+import tracemalloc
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -247,6 +248,7 @@ async def soak(args: argparse.Namespace, sim: SimControl) -> dict[str, Any]:
     await asyncio.sleep(3.0)  # a few healthy cycles: connections and caches settle
     gc.collect()
     samples = [sample(0.0, sim, monitor, 0)]
+    first_trace = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
     print(_row(samples[-1]), flush=True)
 
     faulty: dict[int, str] = {}
@@ -285,6 +287,10 @@ async def soak(args: argparse.Namespace, sim: SimControl) -> dict[str, Any]:
     await asyncio.sleep(2.0)  # a couple of healthy cycles before the last sample
     gc.collect()
     final = sample(time.monotonic() - started, sim, monitor, 0)
+    growth_sites: list[str] = []
+    if first_trace is not None:
+        diff = tracemalloc.take_snapshot().compare_to(first_trace, "lineno")
+        growth_sites = [str(stat) for stat in diff[:10]]
     samples.append(final)
     print(_row(final), flush=True)
     await monitor.stop()
@@ -335,6 +341,7 @@ async def soak(args: argparse.Namespace, sim: SimControl) -> dict[str, Any]:
         "sim_rss_start_mib": first.sim_rss_mib,
         "sim_rss_end_mib": final.sim_rss_mib,
         "samples": [asdict(s) for s in samples],
+        "growth_sites": growth_sites,  # with --trace-memory: top allocation growth
         "problems": problems,
         "ok": not problems,
         "python": platform.python_version(),
@@ -371,6 +378,9 @@ def summary(result: dict[str, Any]) -> str:
         f" (limit {result['recovery_limit_s']:g} s)",
         "  " + ("OK" if result["ok"] else "FAILED: " + "; ".join(result["problems"])),
     ]
+    if result["growth_sites"]:
+        lines += ["  allocation growth by line (tracemalloc):"]
+        lines += [f"    {site}" for site in result["growth_sites"]]
     return "\n".join(lines)
 
 
@@ -387,13 +397,20 @@ def main(argv: list[str] | None = None) -> int:
         "--recovery", type=float, default=40.0, help="seconds allowed to recover (40)"
     )
     parser.add_argument("--rss-tolerance-mib", type=float, default=16.0)
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc: list the lines whose allocations grew (slower)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "soak.json")
     args = parser.parse_args(argv)
     if args.quick:
         args.minutes = 1.0
     if not 0 < args.minutes <= 120 or not 0 < args.devices <= 1000:
         parser.error("--minutes must be in (0, 120] and --devices in (0, 1000]")
-    sim = SimControl(args.devices, args.seed)
+    sim = SimControl(args.devices, args.seed)  # forked before tracing starts
+    if args.trace_memory:
+        tracemalloc.start(1)
     try:
         print(HEADER, flush=True)
         result = asyncio.run(soak(args, sim))
