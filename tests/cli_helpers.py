@@ -34,5 +34,6 @@ def error_line(err: str) -> str:
     """Errors are exactly one line on stderr, naming the program."""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("tplink-tui: error: ")
+    assert lines[0].startswith("tplink-tui: error: "), err
+    assert "Traceback" not in err
     return lines[0]

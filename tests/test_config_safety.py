@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli
 
-from tplink_tui.cli.main import main
 from tplink_tui.monitor import Monitor
 from tplink_tui.store.config import ConfigStore, SavedDevice
 from tplink_tui.tui.app import TplinkApp
@@ -39,15 +39,6 @@ def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "cfg" / "devices.json"
     monkeypatch.setenv("TPLINK_TUI_CONFIG", str(path))
     return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def quiet_monitor() -> Monitor:

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import addr, cli, error_line
 from textual.widgets import DataTable, Switch
 
 from tplink_tui import codec
-from tplink_tui.cli.main import main
 from tplink_tui.discovery import discover
 from tplink_tui.monitor import Monitor, Snapshot, Status
 from tplink_tui.simulator import InjectedError, SimulatedDevice, Simulator
@@ -107,10 +107,6 @@ async def no_poll_task_outlives_its_test() -> AsyncIterator[None]:
     assert [t.get_name() for t in left] == []
 
 
-def addr(dev: SimulatedDevice) -> str:
-    return f"{dev.host}:{dev.port}"
-
-
 def on_sim(sim: ThreadedSimulator, fn: Callable[[SimulatedDevice], None], dev: Any) -> None:
     """Run ``fn(dev)`` on the simulator's loop and let its sockets follow."""
 
@@ -119,23 +115,6 @@ def on_sim(sim: ThreadedSimulator, fn: Callable[[SimulatedDevice], None], dev: A
         await asyncio.sleep(0.02)  # reopening a listening socket is asynchronous
 
     sim.run(go())
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("tplink-tui: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli
 
 from tplink_tui import codec
 from tplink_tui.cli import serve as serve_cli
-from tplink_tui.cli.main import build_parser, main
+from tplink_tui.cli.main import build_parser
 from tplink_tui.devices.client import DeviceClient
 from tplink_tui.devices.smartplug import SmartPlug
 from tplink_tui.errors import DeviceTimeout, DeviceUnreachable, TplinkError
@@ -31,15 +32,6 @@ from tplink_tui.tui.app import TplinkApp
 from tplink_tui.tui.screens.confirm import ConfirmScreen
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- loopback unless told otherwise ---------------------------------------------------------
