@@ -286,14 +286,9 @@ def strip_totals(state: DeviceState) -> dict[str, float | None]:
     }
 
 
-def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
-    """The ``info --json`` object (also used by watch and discover)."""
-    info: SysInfo = state.sysinfo
-    meter = state_dict_meter(state)
-    data: dict[str, Any] = {
-        "host": target.host,
-        "port": target.port,
-        "name": target.name,
+def sysinfo_dict(info: SysInfo) -> dict[str, Any]:
+    """Identity and switch state: the fields info, watch and discover JSON share."""
+    return {
         "alias": info.alias,
         "model": info.model,
         "type": info.device_type,
@@ -306,20 +301,28 @@ def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
         "rssi": info.rssi,
         "on_time": info.on_time,
         "has_meter": info.has_emeter,
-        **meter,
         "outlets": [
-            {
-                "index": o.index,
-                "id": o.id,
-                "alias": o.alias,
-                "is_on": o.is_on,
-                "on_time": o.on_time,
-                **reading_dict(state.outlet_energy.get(o.index)),
-            }
+            {"index": o.index, "id": o.id, "alias": o.alias, "is_on": o.is_on, "on_time": o.on_time}
             for o in info.children
         ],
     }
-    return data
+
+
+def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
+    """The ``info --json`` object (also used by watch): sysinfo plus the meter."""
+    base = sysinfo_dict(state.sysinfo)
+    outlets = base.pop("outlets")
+    for row in outlets:
+        row.update(reading_dict(state.outlet_energy.get(row["index"])))
+    meter = state_dict_meter(state)
+    return {
+        "host": target.host,
+        "port": target.port,
+        "name": target.name,
+        **base,
+        **meter,
+        "outlets": outlets,
+    }
 
 
 def state_dict_meter(state: DeviceState) -> dict[str, float | None]:

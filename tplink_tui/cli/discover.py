@@ -17,7 +17,17 @@ from ..discovery import DEFAULT_TARGET, NEW_PROTOCOL_PORT, DiscoveredDevice, Dis
 from ..discovery import discover as discover_devices
 from ..errors import TplinkError
 from ..transport import DEFAULT_PORT
-from .common import fmt, on_off, print_json, run, safe, stderr, stdout, strip_totals
+from .common import (
+    fmt,
+    on_off,
+    print_json,
+    run,
+    safe,
+    stderr,
+    stdout,
+    strip_totals,
+    sysinfo_dict,
+)
 from .main import EXIT_CODES_HELP, UsageError, add_common_options
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
@@ -141,26 +151,12 @@ def _power(state: DeviceState | None) -> float | None:
 
 def _device_dict(device: DiscoveredDevice, state: DeviceState | None) -> dict[str, Any]:
     info = (state.sysinfo if state else None) or device.sysinfo
-    data: dict[str, Any] = {
+    return {
         "host": device.host,
         "port": device.port,
-        "alias": info.alias,
-        "model": info.model,
-        "type": info.device_type,
-        "mac": info.mac,
-        "device_id": info.device_id,
-        "hw_ver": info.hw_ver,
-        "sw_ver": info.sw_ver,
-        "is_on": info.is_on,
-        "rssi": info.rssi,
-        "has_meter": info.has_emeter,
+        **sysinfo_dict(info),
         "power_w": _power(state),
-        "outlets": [
-            {"index": o.index, "id": o.id, "alias": o.alias, "is_on": o.is_on}
-            for o in info.children
-        ],
     }
-    return data
 
 
 def run_discover(args: argparse.Namespace) -> int:
