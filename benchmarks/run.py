@@ -5,9 +5,10 @@
 
 Each benchmark runs in its own process (so one's memory or monkeypatching never
 shows in another's figures) and writes its own JSON; this script then writes
-results/summary.md and results/summary.json with the figures checked against the
-targets of issue 7. --quick: smaller N, fewer cycles and runs, a 30 s dashboard
-run instead of 10 minutes: a sanity check in about three minutes, not a measurement.
+results/summary.md (every result file present, checked against the targets of
+issue 7; each section says when it was measured) and results/summary.json.
+--quick: smaller N, fewer cycles and runs, a 30 s dashboard run instead of 10
+minutes: a sanity check in about a minute and a half, not a measurement.
 """
 
 from __future__ import annotations
@@ -98,14 +99,25 @@ def verdict(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def summarize(ran: list[str], started: float, argv: list[str]) -> str:
+def when(name: str) -> str:
+    """When a result file was written (sections may come from different runs)."""
+    try:
+        return time.strftime(
+            "%Y-%m-%d %H:%M", time.localtime((RESULTS / f"{name}.json").stat().st_mtime)
+        )
+    except OSError:
+        return "?"
+
+
+def summarize(started: float, argv: list[str]) -> str:
+    """The summary of every result file present (this run's and earlier ones)."""
     lines: list[str] = []
     targets: list[tuple[str, str, str]] = []
     out = lines.append
 
-    poll = load("poll") if "poll" in ran else None
+    poll = load("poll")
     if poll:
-        out("### Poll engine (simulator in a separate process)\n")
+        out(f"### Poll engine (simulator in a separate process; {when('poll')})\n")
         out("One cycle = every device updated once, concurrently; medians over the cycles.\n")
         out("| model | devices | requests/cycle | wall ms | client CPU ms | CPU/request ms |")
         out("|---|---:|---:|---:|---:|---:|")
@@ -141,21 +153,21 @@ def summarize(ran: list[str], started: float, argv: list[str]) -> str:
                 )
             )
 
-    codec = load("codec") if "codec" in ran else None
+    codec = load("codec")
     if codec:
-        out("### Codec (MB/s, 10^6 bytes per second)\n")
+        out(f"### Codec (MB/s, 10^6 bytes per second; {when('codec')})\n")
         out("| payload | encrypt | decrypt |")
         out("|---|---:|---:|")
         for r in codec["rows"]:
             out(f"| {r['payload']} | {r['encrypt_mb_s']:.0f} | {r['decrypt_mb_s']:.0f} |")
         out("")
 
-    dash = load("dashboard") if "dashboard" in ran else None
+    dash = load("dashboard")
     if dash:
         r = dash["rows"][0]
         out(
             f"### Dashboard ({r['devices']} x {r['model']} polled at 1 Hz, headless 120x36,"
-            f" {r['duration_s']:.0f} s)\n"
+            f" {r['duration_s']:.0f} s; {when('dashboard')})\n"
         )
         out("| measure | value |")
         out("|---|---:|")
@@ -195,9 +207,9 @@ def summarize(ran: list[str], started: float, argv: list[str]) -> str:
             )
         )
 
-    startup = load("startup") if "startup" in ran else None
+    startup = load("startup")
     if startup:
-        out("### Start-up (median of runs)\n")
+        out(f"### Start-up (median of runs; {when('startup')})\n")
         out("| what | median ms | min ms |")
         out("|---|---:|---:|")
         for r in startup["rows"]:
@@ -212,9 +224,12 @@ def summarize(ran: list[str], started: float, argv: list[str]) -> str:
             )
         )
 
-    history = load("history") if "history" in ran else None
+    history = load("history")
     if history:
-        out(f"### History store ({history['devices']} devices x {history['seconds']} s)\n")
+        out(
+            f"### History store ({history['devices']} devices x {history['seconds']} s;"
+            f" {when('history')})\n"
+        )
         out(
             f"Insert {history['insert_rows_per_s']:,} rows/s"
             f" ({history['insert_us_per_row_cpu']} µs CPU per row),"
@@ -224,9 +239,8 @@ def summarize(ran: list[str], started: float, argv: list[str]) -> str:
 
     head = [
         "## Performance\n",
-        f"Measured on {machine()}, {time.strftime('%Y-%m-%d')}, with"
-        f" `python -m benchmarks.run {' '.join(argv)}`".rstrip()
-        + f" ({(time.time() - started) / 60:.0f} min).\n",
+        f"Measured on {machine()}. Last run: `{' '.join(['python -m benchmarks.run', *argv])}`"
+        f" ({(time.time() - started) / 60:.0f} min); each section says when it was measured.\n",
     ]
     if targets:
         head += ["| target | measured | met |", "|---|---:|:---:|"]
@@ -256,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         (ran if code == 0 else failed).append(name)
         if code:
             print(f"{name}: exited with {code}", file=sys.stderr)
-    summary = summarize(ran, started, sys.argv[1:] if argv is None else argv)
+    summary = summarize(started, sys.argv[1:] if argv is None else argv)
     (RESULTS / "summary.md").write_text(summary + "\n")
     (RESULTS / "summary.json").write_text(
         json.dumps({"ran": ran, "failed": failed, "machine": machine()}, indent=2) + "\n"

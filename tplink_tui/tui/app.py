@@ -8,6 +8,7 @@ monitor's per-device clients in workers, so a slow plug blocks nothing.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
@@ -41,6 +42,30 @@ REFILL_SECONDS = 3600.0  # how much history refills the sparklines at start
 WIDE = 150  # columns from which the detail pane stands beside the list
 TODAY_REFRESH = 600.0
 SORTS = ("name", "room", "power", "status")
+
+
+GC_SETTLE_SECONDS = 2.0
+GC_FULL_EVERY = 100  # young collections between full ones (Python's default is 10)
+_gc_tuned = False
+
+
+def _tune_gc() -> None:
+    """Keep the garbage collector's full passes rare and short (once per process).
+
+    Every poll result lives about one interval, long enough to be promoted to the
+    oldest generation, so with 200 devices the default thresholds walk the whole heap
+    every ~5 s: a 120-150 ms stall each time, felt as key press latency. Objects
+    alive once the app has settled (widgets, styles, Textual itself) are frozen out
+    of those walks, and full passes happen a tenth as often.
+    """
+    global _gc_tuned
+    if _gc_tuned:
+        return
+    _gc_tuned = True
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, GC_FULL_EVERY)
 
 
 class TplinkApp(DeviceActions):
@@ -144,6 +169,7 @@ class TplinkApp(DeviceActions):
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10)
         self._update_subtitle()
+        self.set_timer(GC_SETTLE_SECONDS, _tune_gc)
         self.prepare()
 
     def prepare(self) -> None:
