@@ -49,9 +49,12 @@ async def test_project_discovery_finds_100_devices(simulator: Simulator) -> None
     devices = await simulator.start_many("hs300", 100, addr_base="127.0.0.2")
     devices[3].set_offline(True)
     result = await discover(LOOPBACK_BROADCAST, devices[0].port, 1.0, new_protocol_port=None)
-    found = {(d.host, d.port) for d in result.devices}
+    # Judge our own address block only: another process on this machine may hold a
+    # simulator on the same port number (as other plugs would answer on a real LAN).
+    ours = {d.host for d in devices}
+    found = {(d.host, d.port) for d in result.devices if d.host in ours}
     assert found == {(d.host, d.port) for d in devices if d is not devices[3]}
-    assert not result.invalid
+    assert not [bad for bad in result.invalid if bad[0].split(":")[0] in ours]
     assert result.devices[0].sysinfo.children
 
 
