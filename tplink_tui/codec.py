@@ -14,6 +14,7 @@ from itertools import accumulate
 from operator import xor
 from typing import Any
 
+from . import untrusted
 from .errors import ProtocolError
 
 INITIAL_KEY = 171
@@ -80,7 +81,12 @@ def encode_request(request: dict[str, Any]) -> bytes:
 
 
 def decode_json(plaintext: bytes) -> dict[str, Any]:
-    """Parse a decrypted reply; anything but a JSON object is a ProtocolError."""
+    """Parse a decrypted reply; anything but a JSON object is a ProtocolError.
+
+    Lone surrogates (``"\\ud800"`` is valid JSON, but no UTF-8) are replaced here,
+    so no model, file or screen ever holds one. Valid UTF-8 text cannot contain a
+    surrogate, so only a ``\\ud8..`` escape can make one: a bytes search decides.
+    """
     try:
         text = plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -96,6 +102,11 @@ def decode_json(plaintext: bytes) -> dict[str, Any]:
         raise ProtocolError(f"reply is not usable JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"reply is JSON {type(value).__name__}, expected an object")
+    if untrusted.may_hold_surrogates(plaintext):
+        try:
+            value = untrusted.repair_surrogates(value)
+        except RecursionError:
+            raise ProtocolError("reply JSON is nested too deeply") from None
     return value
 
 

@@ -6,26 +6,76 @@ off exponentially. Every poll produces a ``Snapshot`` for the subscribers; the
 ``status_changed`` flag lets front ends notify once per change, not per failure.
 Front ends act on devices through ``monitor.client(key)``: the same connection
 and lock as the poller, so a command waits for at most one request in flight.
+
+Subscribers are isolated: one that raises is logged (and told through its
+``on_error``), and the poll task, later polls and the other subscribers go on.
+An address that starts answering as another device (another MAC or model than
+the one seen there before) is flagged in its snapshots (``identity_change``)
+until a front end calls ``accept_identity``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .devices.client import DeviceClient
-from .devices.models import DeviceState
+from .devices.models import DeviceState, SysInfo
 from .errors import TplinkError
+
+log = logging.getLogger(__name__)
 
 
 class Status(StrEnum):
     CONNECTING = "connecting"
     ONLINE = "online"
     OFFLINE = "offline"
+
+
+@dataclass(slots=True, frozen=True)
+class Identity:
+    """What tells one device from another at an address; "" means not known."""
+
+    mac: str = ""
+    model: str = ""
+
+    @classmethod
+    def of(cls, sysinfo: SysInfo) -> Identity:
+        return cls(sysinfo.mac, sysinfo.model)
+
+    def differs(self, other: Identity) -> bool:
+        """True when a field both sides know is different."""
+        return bool(
+            (self.mac and other.mac and self.mac != other.mac)
+            or (self.model and other.model and self.model != other.model)
+        )
+
+    def learn(self, other: Identity) -> Identity:
+        """Fill the fields not known yet from ``other``."""
+        return Identity(self.mac or other.mac, self.model or other.model)
+
+
+@dataclass(slots=True, frozen=True)
+class IdentityChange:
+    """The address answers as another device than before (``since``: wall time)."""
+
+    before: Identity
+    after: Identity
+    since: float
+
+    def describe(self) -> str:
+        """Plain text (device text inside: front ends still pass it through display)."""
+        parts = []
+        if self.before.mac and self.after.mac and self.before.mac != self.after.mac:
+            parts.append(f"MAC {self.before.mac} → {self.after.mac}")
+        if self.before.model and self.after.model and self.before.model != self.after.model:
+            parts.append(f"model {self.before.model} → {self.after.model}")
+        return "answers as another device: " + ", ".join(parts)
 
 
 @dataclass(slots=True)
@@ -43,9 +93,14 @@ class Snapshot:
     status_changed: bool = False
     polls: int = 0
     fresh: bool = False  # True when ``state`` came from this poll
+    # Set while the device answers as another one than before (sticky until
+    # Monitor.accept_identity); identity_changed is True only on the poll that saw it.
+    identity_change: IdentityChange | None = None
+    identity_changed: bool = False
 
 
 Subscriber = Callable[[Snapshot], None]
+SubscriberErrorHandler = Callable[[Exception], None]
 
 
 @dataclass(slots=True)
@@ -57,6 +112,14 @@ class _Device:
     failures: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    identity: Identity = field(default_factory=Identity)  # expected at this address
+
+
+@dataclass(slots=True)
+class _Subscription:
+    callback: Subscriber
+    on_error: SubscriberErrorHandler | None
+    failures: int = 0
 
 
 class Monitor:
@@ -73,26 +136,40 @@ class Monitor:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self._devices: dict[str, _Device] = {}
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[_Subscription] = []
+        self.subscriber_errors = 0
         self._running = asyncio.Event()
         self._running.set()
         self._started = False
 
     # -- configuration ------------------------------------------------------
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+    def subscribe(
+        self, subscriber: Subscriber, *, on_error: SubscriberErrorHandler | None = None
+    ) -> None:
+        """Call ``subscriber`` with every snapshot, on the event loop.
+
+        Should it raise, the exception is logged and passed to ``on_error`` (e.g.
+        ``watch`` ends with a clear error); polling and other subscribers go on.
+        """
+        self._subscribers.append(_Subscription(subscriber, on_error))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(subscriber)
+        self._subscribers = [s for s in self._subscribers if s.callback != subscriber]
 
-    def add(self, key: str, host: str, port: int) -> DeviceClient:
-        """Start watching a device (idempotent); returns its shared client."""
+    def add(
+        self, key: str, host: str, port: int, *, identity: Identity | None = None
+    ) -> DeviceClient:
+        """Start watching a device (idempotent); returns its shared client.
+
+        ``identity``: what the address is known to be (a saved MAC or model), so a
+        different device answering there is flagged from the first poll on.
+        """
         if key in self._devices:
             return self._devices[key].client
         client = DeviceClient(host, port, self.timeout)
         device = _Device(key, client, Snapshot(key, host, port, Status.CONNECTING))
+        device.identity = identity or Identity()
         self._devices[key] = device
         if self._started:
             device.task = asyncio.create_task(self._poll_forever(device), name=f"poll {key}")
@@ -116,6 +193,17 @@ class Monitor:
 
     def snapshot(self, key: str) -> Snapshot:
         return self._devices[key].snapshot
+
+    def accept_identity(self, key: str) -> None:
+        """Take the device now answering at ``key`` as the expected one (clears the flag)."""
+        device = self._devices.get(key)
+        if device is None:
+            return
+        change = device.snapshot.identity_change
+        if change is not None:
+            device.identity = change.after
+            device.snapshot.identity_change = None
+            device.snapshot.identity_changed = False
 
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.1, seconds)
@@ -196,22 +284,13 @@ class Monitor:
         try:
             state = await device.client.update()
         except TplinkError as exc:
-            device.failures += 1
-            now = time.time()
-            snapshot = Snapshot(
-                device.key,
-                previous.host,
-                previous.port,
-                Status.OFFLINE,
-                state=previous.state,
-                error=str(exc),
-                last_seen=previous.last_seen,
-                offline_since=previous.offline_since or now,
-                status_changed=previous.status is not Status.OFFLINE,
-                polls=previous.polls + 1,
-            )
+            snapshot = self._offline(device, str(exc))
+        except Exception as exc:  # a bug below must not end this device's polling
+            log.exception("%s: poll failed unexpectedly", device.key)
+            snapshot = self._offline(device, f"internal error: {type(exc).__name__}: {exc}")
         else:
             device.failures = 0
+            change, changed = self._identity(device, state)
             snapshot = Snapshot(
                 device.key,
                 previous.host,
@@ -222,8 +301,62 @@ class Monitor:
                 status_changed=previous.status is not Status.ONLINE,
                 polls=previous.polls + 1,
                 fresh=True,
+                identity_change=change,
+                identity_changed=changed,
             )
         device.snapshot = snapshot
-        for subscriber in list(self._subscribers):
-            subscriber(snapshot)
+        self._publish(snapshot)
         return snapshot
+
+    def _offline(self, device: _Device, error: str) -> Snapshot:
+        previous = device.snapshot
+        device.failures += 1
+        return Snapshot(
+            device.key,
+            previous.host,
+            previous.port,
+            Status.OFFLINE,
+            state=previous.state,
+            error=error,
+            last_seen=previous.last_seen,
+            offline_since=previous.offline_since or time.time(),
+            status_changed=previous.status is not Status.OFFLINE,
+            polls=previous.polls + 1,
+            identity_change=previous.identity_change,
+        )
+
+    def _identity(self, device: _Device, state: DeviceState) -> tuple[IdentityChange | None, bool]:
+        """(the change in force, whether this poll saw it first) for a fresh state."""
+        seen = Identity.of(state.sysinfo)
+        if not device.identity.differs(seen):
+            device.identity = device.identity.learn(seen)
+            return None, False
+        before = device.snapshot.identity_change
+        if before is not None and before.after == seen:
+            return before, False
+        return IdentityChange(device.identity, seen, state.timestamp), True
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        """Give ``snapshot`` to every subscriber; one that raises never stops the rest."""
+        for subscription in list(self._subscribers):
+            try:
+                subscription.callback(snapshot)
+            except Exception as exc:
+                self._subscriber_failed(subscription, exc)
+
+    def _subscriber_failed(self, subscription: _Subscription, exc: Exception) -> None:
+        self.subscriber_errors += 1
+        subscription.failures += 1
+        if subscription.failures == 1:  # once with the traceback; then quietly
+            log.error(
+                "monitor subscriber %r failed; polling goes on",
+                subscription.callback,
+                exc_info=exc,
+            )
+        else:
+            log.debug("monitor subscriber %r failed again: %r", subscription.callback, exc)
+        if subscription.on_error is not None:
+            try:
+                subscription.on_error(exc)
+            except Exception:
+                log.exception("on_error of monitor subscriber %r failed", subscription.callback)

@@ -5,7 +5,9 @@ Rules from DESIGN.md that shape this module:
 - each request written with a single write (header and body together);
 - read exactly 4 bytes, then exactly N, with a bounded N;
 - a kept-alive connection that turns out broken is reopened once, but only for
-  read-only requests: a command that switches a relay is never sent twice.
+  read-only requests: a command that switches a relay is never sent twice;
+- a kept-alive connection holding unread bytes (a second frame for one request,
+  stray data) is discarded before the next request, never read as its reply.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class Connection:
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         self.requests_sent = 0
+        self.stale_discarded = 0  # kept-alive sockets dropped for holding unread bytes
         self.last_request_written: float | None = None
         self._frames: dict[bytes, bytes] = {}
 
@@ -147,6 +150,14 @@ class Connection:
             return False
         if self._writer.is_closing() or self._reader.at_eof() or (check_idle and self._stirred()):
             # The peer closed while we were idle: forget it quietly.
+            self._writer.transport.abort()
+            self._reader = self._writer = None
+            return False
+        if _unread(self._reader):
+            # Bytes nobody asked for (a second frame for the last request): reading
+            # on would shift every later reply by one. Start over on a fresh socket.
+            self.stale_discarded += 1
+            traffic_log.debug("%s: dropping a connection with unread bytes", self.address)
             self._writer.transport.abort()
             self._reader = self._writer = None
             return False
@@ -244,6 +255,14 @@ class Connection:
                 await writer.wait_closed()
         except (TimeoutError, OSError):
             writer.transport.abort()
+
+
+def _unread(reader: asyncio.StreamReader) -> int:
+    """Bytes the event loop has already read from the socket but nobody consumed.
+
+    ``StreamReader`` has no public accessor; ``_buffer`` has been its bytearray
+    since Python 3.4 (if it ever goes, this check is skipped, not broken)."""
+    return len(getattr(reader, "_buffer", b""))
 
 
 def _reason(exc: Exception) -> str:

@@ -3,10 +3,22 @@
 It owns one persistent ``Connection`` and turns protocol replies into typed
 models and project errors. Strip outlets are addressed with ``outlet=`` given as
 a 0-based index, a full child id, its 2-character short id, or the outlet name.
+
+Every reply is checked against its request before it is used: a module or method
+that was not asked for (or an asked module missing) means the reply belongs to
+another request, so it is a ``ProtocolError`` and the connection is dropped. The
+check lives here, not in the transport, because the transport moves frames and
+knows nothing of modules, while the client parses each reply once anyway: the
+check costs no second parse. It runs right after the request returns, before any
+other task can use the connection (no ``await`` in between).
+
+An id shared by two outlets is never used: the device would pick one, and we
+could not tell which, so switching through it is refused (``AmbiguousOutlet``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any
@@ -28,10 +40,52 @@ from .models import (
 
 OutletSpec = int | str | None
 MODULE_NOT_SUPPORTED = -1
+Expected = dict[str, frozenset[str]]
+"""What a reply may hold: each asked module with the methods asked of it."""
+_ERROR_KEYS = frozenset(("err_code", "err_msg"))
+
+
+class AmbiguousOutlet(OutletNotFound):
+    """An outlet spec names an outlet whose id (or name) several outlets report."""
+
+
+def expected(request: dict[str, Any]) -> Expected:
+    """The modules and methods a reply to ``request`` may contain."""
+    return {
+        module: frozenset(methods) if isinstance(methods, dict) else frozenset()
+        for module, methods in request.items()
+        if module != "context"
+    }
+
+
+def foreign_part(reply: dict[str, Any], asked: Expected) -> str | None:
+    """What in ``reply`` cannot answer the request described by ``asked`` (None: fine)."""
+    for module in asked:
+        if module not in reply:
+            return f"no {module!r} section, which was asked for"
+    for module, body in reply.items():
+        methods = asked.get(module)
+        if methods is None:
+            if module == "context":
+                continue
+            return f"module {module!r}, which was not asked for"
+        if isinstance(body, dict):
+            for name in body:
+                if name not in methods and name not in _ERROR_KEYS:
+                    return f"{module}.{name}, which was not asked for"
+    return None
+
+
+_SYSINFO_REQUEST = catalog.sysinfo()
+_REALTIME_REQUEST = catalog.realtime()
+_BOTH_REQUEST = {**_SYSINFO_REQUEST, **_REALTIME_REQUEST}
 # The poll requests, encoded once: update() runs every few seconds for every device.
-_SYSINFO = codec.encode_request(catalog.sysinfo())
-_REALTIME = codec.encode_request(catalog.realtime())
-_SYSINFO_AND_REALTIME = codec.encode_request({**catalog.sysinfo(), **catalog.realtime()})
+_SYSINFO = codec.encode_request(_SYSINFO_REQUEST)
+_REALTIME = codec.encode_request(_REALTIME_REQUEST)
+_SYSINFO_AND_REALTIME = codec.encode_request(_BOTH_REQUEST)
+_EXPECT_SYSINFO = expected(_SYSINFO_REQUEST)
+_EXPECT_REALTIME = expected(_REALTIME_REQUEST)
+_EXPECT_BOTH = expected(_BOTH_REQUEST)
 
 
 def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | None:
@@ -51,23 +105,51 @@ def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | 
     return None
 
 
+def _one(found: list[OutletInfo], what: str) -> OutletInfo | None:
+    if len(found) > 1:
+        indexes = ", ".join(str(o.index) for o in found)
+        raise AmbiguousOutlet(f"{what} matches outlets {indexes}; refusing to guess")
+    return found[0] if found else None
+
+
 def _find_outlet(outlets: tuple[OutletInfo, ...], spec: OutletSpec) -> OutletInfo | None:
+    """The one outlet ``spec`` names; AmbiguousOutlet when it names several."""
     if isinstance(spec, str):
         text = spec.strip()
-        exact = [o for o in outlets if o.id == text]
-        short = [o for o in outlets if len(text) == 2 and o.short_id == text]
-        for found in (exact, short):
-            if found:
-                return found[0]
+        found = _one([o for o in outlets if o.id == text], f"id {text!r}")
+        if found is None and len(text) == 2:
+            found = _one([o for o in outlets if o.short_id == text], f"short id {text!r}")
+        if found is not None:
+            return found
         if text.isdigit():
             spec = int(text)
         else:
-            named = [o for o in outlets if o.alias.casefold() == text.casefold()]
-            if named:
-                return named[0]
+            folded = text.casefold()
+            named = [o for o in outlets if o.alias.casefold() == folded]
+            return _one(named, f"name {text!r} (use an index)")
     if isinstance(spec, int) and 0 <= spec < len(outlets):
         return outlets[spec]
     return None
+
+
+def _unique(sysinfo: SysInfo, outlet: OutletInfo) -> OutletInfo:
+    """``outlet``, unless another outlet reports the same id (the device would choose)."""
+    if outlet.id in sysinfo.duplicate_ids:
+        others = [o.index for o in sysinfo.children if o.id == outlet.id]
+        raise AmbiguousOutlet(
+            f"outlets {', '.join(map(str, others))} all report id {outlet.id!r}:"
+            " refusing to address one of them (the device would pick which)"
+        )
+    return outlet
+
+
+def _expected_from_bytes(payload: bytes) -> Expected | None:
+    """What a raw (already encoded) request asks for; None if it is not a JSON object."""
+    try:
+        request = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    return expected(request) if isinstance(request, dict) else None
 
 
 class DeviceClient:
@@ -103,14 +185,31 @@ class DeviceClient:
     # -- the request path ---------------------------------------------------
 
     async def raw(self, request: dict[str, Any] | bytes) -> dict[str, Any]:
-        """Send a request and return the reply object, without checking err_code."""
+        """Send a request and return the reply object, without checking err_code.
+
+        The reply must still answer the request (see the module docstring)."""
+        asked: Expected | None
         if isinstance(request, dict):
             retry_safe = is_read_only(request)
             payload = codec.encode_request(request)
+            asked = expected(request)
         else:
             retry_safe, payload = False, request
+            asked = _expected_from_bytes(payload)
         reply = codec.decode_json(await self.connection.request(payload, retry_safe=retry_safe))
+        if asked is not None:
+            self._check(reply, asked)
         return reply
+
+    def _check(self, reply: dict[str, Any], asked: Expected) -> None:
+        """Refuse (and drop the connection on) a reply that answers another request."""
+        foreign = foreign_part(reply, asked)
+        if foreign is not None:
+            self.connection.abort()
+            raise ProtocolError(
+                f"{self.address}: the reply holds {foreign}: it belongs to another"
+                " request (connection dropped)"
+            )
 
     async def query(self, request: dict[str, Any], outlet: OutletSpec = None) -> dict[str, Any]:
         """Send a request (to one outlet when given) and raise on any err_code."""
@@ -143,7 +242,7 @@ class DeviceClient:
     # -- state ----------------------------------------------------------------
 
     async def get_sysinfo(self) -> SysInfo:
-        reply = await self._read(_SYSINFO)
+        reply = await self._read(_SYSINFO, _EXPECT_SYSINFO)
         self.sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
         return self.sysinfo
 
@@ -157,17 +256,23 @@ class DeviceClient:
         """Read sysinfo and meters: one batched request, plus one per metered outlet."""
         known = self.sysinfo
         batch_meter = known is not None and known.has_emeter and not known.is_strip
-        reply = await self._read(_SYSINFO_AND_REALTIME if batch_meter else _SYSINFO)
+        if batch_meter:
+            reply = await self._read(_SYSINFO_AND_REALTIME, _EXPECT_BOTH)
+        else:
+            reply = await self._read(_SYSINFO, _EXPECT_SYSINFO)
         sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
         self.sysinfo = sysinfo
         energy: EnergyReading | None = None
         outlet_energy: dict[int, EnergyReading] = {}
         if sysinfo.has_emeter and not sysinfo.is_strip:
             if "emeter" not in reply:
-                reply = await self._read(_REALTIME)
+                reply = await self._read(_REALTIME, _EXPECT_REALTIME)
             energy = self._reading_or_none(reply)
         elif sysinfo.has_emeter:
+            shared = sysinfo.duplicate_ids
             for outlet in sysinfo.children:
+                if outlet.id in shared:
+                    continue  # whose reading would it be? none, rather than a wrong one
                 reading = self._reading_or_none(await self._outlet_realtime(outlet.id))
                 if reading is not None:
                     outlet_energy[outlet.index] = reading
@@ -178,11 +283,13 @@ class DeviceClient:
         if payload is None:
             request = {**catalog.realtime(), "context": {"child_ids": [child_id]}}
             payload = self._outlet_requests[child_id] = codec.encode_request(request)
-        return await self._read(payload)
+        return await self._read(payload, _EXPECT_REALTIME)
 
-    async def _read(self, payload: bytes) -> dict[str, Any]:
+    async def _read(self, payload: bytes, asked: Expected) -> dict[str, Any]:
         """Send an encoded read-only request (safe to resend) and parse the reply."""
-        return codec.decode_json(await self.connection.request(payload, retry_safe=True))
+        reply = codec.decode_json(await self.connection.request(payload, retry_safe=True))
+        self._check(reply, asked)
+        return reply
 
     def _reading_or_none(self, reply: dict[str, Any]) -> EnergyReading | None:
         try:
@@ -197,6 +304,8 @@ class DeviceClient:
     async def resolve_outlet(self, spec: OutletSpec) -> OutletInfo:
         """Find an outlet by 0-based index, full id, 2-character short id or name.
 
+        AmbiguousOutlet when the spec, or the outlet's id, fits several outlets.
+
         A miss against a cached sysinfo re-reads it once: the outlet may have been
         renamed (or the strip changed) since the last poll.
         """
@@ -207,7 +316,7 @@ class DeviceClient:
             sysinfo = await self.get_sysinfo()
             found = _find_outlet(sysinfo.children, spec)
         if found is not None:
-            return found
+            return _unique(sysinfo, found)
         outlets = sysinfo.children
         if not outlets:
             raise OutletNotFound(f"{self.address}: {sysinfo.model} has no outlets to choose from")

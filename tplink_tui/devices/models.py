@@ -3,16 +3,27 @@
 Missing optional fields are normal (firmware differs); a field of the wrong type
 is a ``ProtocolError`` that names the field. Energy readings are normalised to
 W, V, A and kWh from both meter formats (floats, or integer mW/mV/mA/Wh).
+
+Numbers are hostile input too: a NaN or infinite meter field is "no reading"
+(None), an integer beyond float range a ProtocolError, an optional integer beyond
+64 bits is unknown (None), and a strip may list at most ``MAX_OUTLETS`` outlets.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ProtocolError
 
 STRIP_MODELS = ("HS300", "KP303", "HS107", "KP400", "KP200", "EP40", "HS103P")
+MAX_OUTLETS = 32
+"""The most outlets a strip may report. Real strips have 2-6 (HS300: 6); more than
+32 is a broken or hostile device, refused with a ProtocolError rather than shown
+truncated: a cut-off list would misstate the device, and front ends stay fast."""
+_INT64 = 2**63
 
 
 def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
@@ -23,6 +34,14 @@ def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], default:
         want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
         raise ProtocolError(f"field {key!r} should be {want}, got {type(value).__name__}")
     return value
+
+
+def _int(data: dict[str, Any], key: str) -> int | None:
+    """An optional integer field; one beyond 64 bits is unknown, not a crash later."""
+    value = _get(data, key, int)
+    if value is None or -_INT64 <= value < _INT64:
+        return value
+    return None
 
 
 def _first(data: dict[str, Any], keys: tuple[str, ...], kind: type | tuple[type, ...]) -> Any:
@@ -95,6 +114,14 @@ class SysInfo:
         return bool(self.relay_on)
 
     @property
+    def duplicate_ids(self) -> frozenset[str]:
+        """Child ids reported by more than one outlet: never safe to switch through."""
+        if len(self.children) < 2:
+            return frozenset()
+        counts = Counter(child.id for child in self.children)
+        return frozenset(i for i, n in counts.items() if n > 1)
+
+    @property
     def outlets_on(self) -> int:
         return sum(child.is_on for child in self.children)
 
@@ -109,6 +136,10 @@ def _parse_children(raw: Any) -> tuple[OutletInfo, ...]:
         return ()
     if not isinstance(raw, list):
         raise ProtocolError(f"sysinfo field 'children' should be a list, got {type(raw).__name__}")
+    if len(raw) > MAX_OUTLETS:
+        raise ProtocolError(
+            f"sysinfo lists {len(raw)} outlets, more than the {MAX_OUTLETS} a strip can have"
+        )
     outlets = []
     for index, child in enumerate(raw):
         if not isinstance(child, dict):
@@ -123,7 +154,7 @@ def _parse_children(raw: Any) -> tuple[OutletInfo, ...]:
                 id=str(child_id),
                 alias=_get(child, "alias", str) or f"Outlet {index}",
                 is_on=bool(state),
-                on_time=_get(child, "on_time", int) or 0,
+                on_time=_int(child, "on_time") or 0,
                 next_action=child.get("next_action")
                 if isinstance(child.get("next_action"), dict)
                 else None,
@@ -139,6 +170,17 @@ def _ten_thousandths(data: dict[str, Any], key: str) -> float:
         raise ProtocolError(f"field {key!r} is out of range") from None
 
 
+def _coordinate(data: dict[str, Any], key: str) -> float | None:
+    value = _get(data, key, (int, float))
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def parse_sysinfo(data: Any) -> SysInfo:
     """Parse the object inside ``{"system": {"get_sysinfo": ...}}``."""
     if not isinstance(data, dict):
@@ -146,8 +188,8 @@ def parse_sysinfo(data: Any) -> SysInfo:
     model = _get(data, "model", str)
     if not model:
         raise ProtocolError("sysinfo has no 'model'")
-    lat = _first(data, ("latitude",), (int, float))
-    lon = _first(data, ("longitude",), (int, float))
+    lat = _coordinate(data, "latitude")
+    lon = _coordinate(data, "longitude")
     if lat is None and data.get("latitude_i") is not None:
         lat = _ten_thousandths(data, "latitude_i")
     if lon is None and data.get("longitude_i") is not None:
@@ -166,10 +208,10 @@ def parse_sysinfo(data: Any) -> SysInfo:
         hw_id=_get(data, "hwId", str) or "",
         oem_id=_get(data, "oemId", str) or "",
         dev_name=_get(data, "dev_name", str) or "",
-        rssi=_get(data, "rssi", int),
+        rssi=_int(data, "rssi"),
         led_on=None if led_off is None else not led_off,
         relay_on=None if relay is None else bool(relay),
-        on_time=_get(data, "on_time", int),
+        on_time=_int(data, "on_time"),
         features=frozenset(part for part in feature.split(":") if part),
         latitude=lat,
         longitude=lon,
@@ -204,9 +246,11 @@ def _number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError(f"meter field {key!r} should be a number, got {value!r}")
     try:
-        return float(value) * scale
+        number = float(value) * scale
     except OverflowError:  # an integer beyond float range is valid JSON, not a reading
         raise ProtocolError(f"meter field {key!r} is out of range") from None
+    # NaN or infinity (JSON "NaN", 1e400) is no reading; history bounds judge the rest.
+    return number if math.isfinite(number) else None
 
 
 def _scaled(data: dict[str, Any], old: str, new: str, scale: float) -> float | None:
