@@ -25,7 +25,10 @@ import re
 import sys
 from typing import Any
 
-from .. import codec
+from rich.highlighter import JSONHighlighter
+from rich.text import Text
+
+from .. import codec, untrusted
 from ..errors import ProtocolError
 from .common import print_json, stderr, stdout
 from .main import EXIT_CODES_HELP, UsageError
@@ -156,39 +159,61 @@ def _read_input(data: str | None) -> str:
 
 
 def decode_messages(text: str, fmt: str = "auto") -> list[tuple[bool, Any]]:
-    """Every message in ``text`` as (framed, parsed JSON)."""
+    """Every message in ``text`` as (framed, parsed JSON).
+
+    Hex is unambiguous, so hex that does not decrypt to JSON is a protocol error
+    (exit 5). Almost any short word is valid base64, so in auto mode a base64
+    reading that does not decrypt to JSON means the input was neither (exit 2).
+    """
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > 1 and fmt != "base64" and all(_is_hex_line(line) for line in lines):
         pieces = chunks_to_messages([parse_bytes(line, "hex") for line in lines])
+        guessed_base64 = False
     else:
+        guessed_base64 = fmt == "auto" and not _is_hex_line(text.strip())
         pieces = split_messages(parse_bytes(text, fmt))
     messages = []
     for framed, ciphertext in pieces:
         plaintext = codec.decrypt(ciphertext)
         try:
-            value = json.loads(plaintext.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            preview = plaintext[:32].decode("utf-8", "replace")
+            value = untrusted.loads(plaintext.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            if guessed_base64:
+                raise UsageError(
+                    "input is neither hex nor base64 of a TP-Link payload"
+                    " (as base64 it does not decrypt to JSON)"
+                ) from None
+            preview = plaintext[:16].hex(" ")
             raise ProtocolError(
                 f"the decrypted {'framed ' if framed else ''}payload ({len(ciphertext)} bytes)"
-                f" is not JSON: {preview!r}; is this port-9999 traffic?"
+                f" is not JSON (it starts {preview}); is this port-9999 traffic?"
             ) from None
         messages.append((framed, value))
     return messages
+
+
+def _write_json(value: Any) -> None:
+    """Strict JSON on stdout with nothing a terminal could act on (untrusted.dumps)."""
+    sys.stdout.write(untrusted.dumps(value, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 def run_decode(args: argparse.Namespace) -> int:
     messages = decode_messages(_read_input(args.data), args.format)
     if args.json or not stdout().is_terminal:
         values = [value for _, value in messages]
-        print_json(values[0] if len(values) == 1 else values)
+        _write_json(values[0] if len(values) == 1 else values)
         return 0
     console = stdout()
     err = stderr()
     for framed, value in messages:
         if len(messages) > 1 or args.verbose:
             err.print(f"[dim]— {'framed (TCP)' if framed else 'no header (UDP)'}[/]")
-        console.print_json(data=value)
+        # Colour as rich's print_json does, but from our escaped text: its own
+        # dumps would write C1 controls and bidi overrides from the payload raw.
+        text = Text(untrusted.dumps(value, indent=2))
+        JSONHighlighter().highlight(text)
+        console.print(text, soft_wrap=True)
     return 0
 
 

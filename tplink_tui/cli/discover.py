@@ -1,9 +1,17 @@
-"""``discover``: find plugs and strips with one UDP broadcast, then read their meters."""
+"""``discover``: find plugs and strips with one UDP broadcast, then read their meters.
+
+The whole run is bounded: listening takes ``--timeout`` seconds, then every metered
+device is read concurrently within one shared budget (``meter_budget``), so a
+device whose meter stalls costs at most that budget, never a per-request timeout
+per outlet. Everything the devices said is shown through ``untrusted``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import sys
 import time
 from typing import Any
 
@@ -17,10 +25,10 @@ from ..discovery import DEFAULT_TARGET, NEW_PROTOCOL_PORT, DiscoveredDevice, Dis
 from ..discovery import discover as discover_devices
 from ..errors import TplinkError
 from ..transport import DEFAULT_PORT
+from ..untrusted import display, dumps
 from .common import (
     fmt,
     on_off,
-    print_json,
     run,
     safe,
     stderr,
@@ -31,8 +39,17 @@ from .common import (
 from .main import EXIT_CODES_HELP, UsageError, add_common_options
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
-METER_CONCURRENCY = 16
-METER_TIMEOUT = 3.0
+METER_CONCURRENCY = 64
+# Reading meters after the broadcast gets between these two, whatever --timeout is:
+# enough for a strip's seven round trips on a LAN, short enough to stay "about --timeout".
+METER_BUDGET_MIN = 1.0
+METER_BUDGET_MAX = 2.0
+TEXT_LIMIT = 40  # longest alias/model/mac shown in a table cell
+
+
+def meter_budget(wait: float) -> float:
+    """Seconds for reading every meter after listening ``wait`` seconds."""
+    return min(max(wait, METER_BUDGET_MIN), METER_BUDGET_MAX)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -78,8 +95,16 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--port {args.port}: must be 1-65535")
     if not 0 < args.wait <= 60:
         raise UsageError("--timeout must be between 0 and 60 seconds")
-    if not args.target.strip() or any(c.isspace() for c in args.target):
-        raise UsageError(f"--target {args.target!r}: not an address")
+    try:
+        ipaddress.IPv4Address(args.target.strip())
+    except ValueError:
+        # Discovery is one UDP datagram to an IPv4 broadcast (or one device's) address;
+        # a host name would be a guess, and a typo used to find nothing, silently.
+        raise UsageError(
+            f"--target {display(args.target)!r}: not an IPv4 address"
+            " (give a broadcast address like 192.168.1.255, or one device's address)"
+        ) from None
+    args.target = args.target.strip()
 
 
 async def _search(
@@ -118,27 +143,37 @@ async def _search(
             progress.update(
                 task, description=f"Reading {len(metered)} meters", total=None, completed=0
             )
-            states = await _read_meters(metered, min(args.timeout, METER_TIMEOUT))
+            states = await read_meters(metered, meter_budget(args.wait))
     return result, states
 
 
-async def _read_meters(
-    devices: list[DiscoveredDevice], timeout: float
+async def read_meters(
+    devices: list[DiscoveredDevice], budget: float
 ) -> dict[tuple[str, int], DeviceState | None]:
+    """Read every device's meter concurrently; whatever is not done in ``budget`` s is None."""
     limit = asyncio.Semaphore(METER_CONCURRENCY)
 
     async def one(device: DiscoveredDevice) -> DeviceState | None:
         async with limit:
-            client = DeviceClient(device.host, device.port, timeout)
+            client = DeviceClient(device.host, device.port, budget)
             try:
                 return await client.update()
-            except TplinkError:
+            except (TplinkError, OSError, ValueError):
                 return None
             finally:
                 client.connection.abort()
 
-    states = await asyncio.gather(*(one(d) for d in devices))
-    return {(d.host, d.port): s for d, s in zip(devices, states, strict=True)}
+    tasks = [asyncio.create_task(one(d)) for d in devices]
+    done, pending = await asyncio.wait(tasks, timeout=budget)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=0.5)  # let cancelled reads close their sockets
+    states: dict[tuple[str, int], DeviceState | None] = {}
+    for device, task in zip(devices, tasks, strict=True):
+        ok = task in done and not task.cancelled() and task.exception() is None
+        states[(device.host, device.port)] = task.result() if ok else None
+    return states
 
 
 def _power(state: DeviceState | None) -> float | None:
@@ -159,6 +194,11 @@ def _device_dict(device: DiscoveredDevice, state: DeviceState | None) -> dict[st
     }
 
 
+def _text(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Device text for a rich cell: one line, no control bytes, no markup."""
+    return safe(display(value, limit))
+
+
 def run_discover(args: argparse.Namespace) -> int:
     _check(args)
     started = time.monotonic()
@@ -167,23 +207,27 @@ def run_discover(args: argparse.Namespace) -> int:
     err = stderr()
     for address, reason in result.invalid:
         err.print(
-            f"tplink-tui: warning: {address} sent an invalid discovery reply: {reason}",
+            f"tplink-tui: warning: {address} sent an invalid discovery reply:"
+            f" {display(reason, 200)}",
             markup=False,
             highlight=False,
         )
+    unread = [
+        d for d in result.devices if d.sysinfo.has_emeter and states.get((d.host, d.port)) is None
+    ]
     if args.json:
-        print_json(
-            {
-                "target": args.target,
-                "port": args.port,
-                "devices": devices,
-                "new_protocol": [
-                    {"host": h, "port": args.new_protocol_port, "note": NEW_PROTOCOL_NOTE}
-                    for h in result.new_protocol_hosts
-                ],
-                "invalid": [{"address": a, "reason": r} for a, r in result.invalid],
-            }
-        )
+        value = {
+            "target": args.target,
+            "port": args.port,
+            "devices": devices,
+            "new_protocol": [
+                {"host": h, "port": args.new_protocol_port, "note": NEW_PROTOCOL_NOTE}
+                for h in result.new_protocol_hosts
+            ],
+            "invalid": [{"address": a, "reason": r} for a, r in result.invalid],
+        }
+        sys.stdout.write(dumps(value, indent=2) + "\n")
+        sys.stdout.flush()
         return 0
     found = len(devices) + len(result.new_protocol_hosts)
     summary = (
@@ -193,6 +237,23 @@ def run_discover(args: argparse.Namespace) -> int:
     if not found:
         err.print(f"No device answered on {safe(args.target)}:{args.port} within {args.wait:g} s.")
         return 0
+    console = stdout()
+    if devices:
+        console.print(_table(devices))
+    for host in result.new_protocol_hosts:
+        console.print(f" [yellow]{_text(host)}[/]  {NEW_PROTOCOL_NOTE}")
+    if result.new_protocol_hosts:
+        summary += f", {len(result.new_protocol_hosts)} needing the newer protocol"
+    if unread:
+        summary += (
+            f"; {len(unread)} meter{'s' * (len(unread) != 1)} not read within"
+            f" {meter_budget(args.wait):g} s"
+        )
+    err.print(f"[dim]{summary}[/]")
+    return 0
+
+
+def _table(devices: list[dict[str, Any]]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column, justify in (
         ("host", "left"),
@@ -206,26 +267,18 @@ def run_discover(args: argparse.Namespace) -> int:
     for data in devices:
         host = data["host"] if data["port"] == DEFAULT_PORT else f"{data['host']}:{data['port']}"
         if data["outlets"]:
-            on = sum(o["is_on"] for o in data["outlets"])
+            on = sum(bool(o["is_on"]) for o in data["outlets"])
             state = f"{on}/{len(data['outlets'])} on"
             state = f"[green]{state}[/]" if on else f"[red]{state}[/]"
         else:
             state = on_off(data["is_on"])
         power = fmt(data["power_w"], 1, "W") if data["has_meter"] else "[dim]—[/]"
         table.add_row(
-            safe(host),
-            safe(data["model"]),
-            f"[bold]{safe(data['alias'])}[/]",
-            f"[dim]{safe(data['mac'])}[/]",
+            _text(host),
+            _text(data["model"]),
+            f"[bold]{_text(data['alias'])}[/]",
+            f"[dim]{_text(data['mac'])}[/]",
             state,
             power,
         )
-    console = stdout()
-    if devices:
-        console.print(table)
-    for host in result.new_protocol_hosts:
-        console.print(f" [yellow]{safe(host)}[/]  {NEW_PROTOCOL_NOTE}")
-    if result.new_protocol_hosts:
-        summary += f", {len(result.new_protocol_hosts)} needing the newer protocol"
-    err.print(f"[dim]{summary}[/]")
-    return 0
+    return table

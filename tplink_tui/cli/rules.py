@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from rich import box
@@ -26,6 +27,8 @@ from .common import (
 from .main import UsageError
 
 Namespace = argparse.Namespace
+MIN_COUNTDOWN_S = 1
+MAX_COUNTDOWN_MIN = 24 * 60
 
 # -- rules --------------------------------------------------------------------------------
 
@@ -106,8 +109,15 @@ def run_countdown(args: Namespace) -> int:
     if args.set is not None:
         if args.action is None:
             raise UsageError("countdown --set needs --action on|off")
-        if not 0 < args.set <= 24 * 60:
-            raise UsageError("countdown --set expects minutes between 0 and 1440")
+        # The device counts whole seconds, 1 s to 24 h. Zero is not a timer: to switch
+        # now, `on` or `off` says so (and a 0-second rule is refused by real plugs).
+        valid = math.isfinite(args.set) and args.set <= MAX_COUNTDOWN_MIN
+        if not (valid and round(args.set * 60) >= MIN_COUNTDOWN_S):
+            raise UsageError(
+                f"countdown --set {args.set:g}: expects minutes above 0 (at least 1 second,"
+                f" e.g. 0.5 for 30 s) and at most {MAX_COUNTDOWN_MIN} (24 h);"
+                " to switch now, use `on` or `off`"
+            )
     elif args.action is not None:
         raise UsageError("countdown --action goes with --set MINUTES")
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..simulator import PROFILES, Faults, SimulatedDevice, Simulator
-from ..simulator.home import start_demo_home
+from ..simulator.home import DEMO_HOME, start_demo_home
 from ..simulator.profiles import get_profile
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -141,6 +141,13 @@ def _plan(args: argparse.Namespace, count: int) -> dict[str, Any]:
     return {"port": args.port or 0}
 
 
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 def _apply_faults(devices: Sequence[SimulatedDevice], specs: Sequence[str]) -> None:
     for spec in specs:
         fault, _, target = spec.partition("@")
@@ -180,13 +187,17 @@ def describe(device: SimulatedDevice) -> dict[str, Any]:
 
 async def _serve(args: argparse.Namespace) -> int:
     specs = _device_specs(args)
-    placement = _plan(args, len(specs) + (6 if args.demo else 0))
+    placement = _plan(args, len(specs) + (len(DEMO_HOME) if args.demo else 0))
     for spec in args.fault:  # validate before binding anything
         try:
             Faults().set(spec.partition("@")[0])
         except ValueError as exc:
             raise UsageError(f"--fault {spec}: {exc}") from None
     shared = placement.get("port") if "addr_base" in placement else placement.get("base_port")
+    if _is_wildcard(args.host) and "addr_base" not in placement:
+        # A device bound to 0.0.0.0:P hears broadcasts on P itself; a discovery
+        # listener on 127.255.255.255:P would collide with it ("address in use").
+        shared = None
     discovery = args.discovery_port if args.discovery_port is not None else (shared or 0)
     needs_klap = any(get_profile(m).klap_only for m, _ in specs)
     sim = Simulator(
@@ -205,12 +216,14 @@ async def _serve(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             devices: list[SimulatedDevice] = []
             if args.demo:
-                demo_place = {k: v for k, v in placement.items() if k != "base_port"}
-                devices += await start_demo_home(sim, seed=args.seed or 2024, **demo_place)
+                devices += await start_demo_home(sim, seed=args.seed or 2024, **placement)
             if specs:
-                if args.demo and "addr_base" in placement:
+                # The listed models go after the demo home, on the next addresses or ports.
+                if devices and "addr_base" in placement:
                     base = ipaddress.ip_address(placement["addr_base"]) + len(devices)
                     placement = {**placement, "addr_base": str(base)}
+                elif devices and "base_port" in placement:
+                    placement = {**placement, "base_port": placement["base_port"] + len(devices)}
                 devices += await sim.start_many(
                     [m for m, _ in specs], aliases=[a for _, a in specs], **placement
                 )

@@ -51,6 +51,15 @@ def erase_energy() -> Request:
     return {"emeter": {"erase_emeter_stat": {}}}
 
 
+def runtime_daystat(year: int, month: int) -> Request:
+    """Minutes on per day of a month (the ``schedule`` module keeps runtime)."""
+    return {"schedule": {"get_daystat": {"year": year, "month": month}}}
+
+
+def runtime_monthstat(year: int) -> Request:
+    return {"schedule": {"get_monthstat": {"year": year}}}
+
+
 def erase_runtime() -> Request:
     return {"schedule": {"erase_runtime_stat": {}}}
 

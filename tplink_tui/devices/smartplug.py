@@ -2,30 +2,73 @@
 
 It runs the async client on a private event loop, so a script can write
 ``SmartPlug("127.0.0.1").turn_on()`` and the connection is still reused between
-calls. Inside a running event loop, use ``DeviceClient`` instead.
+calls. One lock serialises every call, so one ``SmartPlug`` may be shared by
+threads (the device takes one request at a time anyway). Inside a running event
+loop, use ``DeviceClient`` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
+from ..address import parse_address
 from ..errors import TplinkError
 from ..transport import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .client import DeviceClient, OutletSpec
-from .models import EnergyReading, OutletInfo, SysInfo
+from .models import DeviceState, EnergyReading, OutletInfo, SysInfo
 
 T = TypeVar("T")
 
 
-class SmartPlug:
-    """A plug or strip, driven synchronously. Properties read the device each time."""
+def strip_reading(state: DeviceState) -> EnergyReading:
+    """The whole strip from its outlets: W, A and kWh summed, the highest voltage.
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, timeout: float = DEFAULT_TIMEOUT):
-        self.client = DeviceClient(host, port, timeout)
+    Outlets share one mains supply, so their voltages differ only by meter noise;
+    the maximum is what the CLI's strip totals show too.
+    """
+    readings = list(state.outlet_energy.values())
+
+    def total(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return sum(known) if known else None
+
+    voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
+    return EnergyReading(
+        power_w=total([r.power_w for r in readings]),
+        voltage_v=max(voltages) if voltages else None,
+        current_a=total([r.current_a for r in readings]),
+        total_kwh=total([r.total_kwh for r in readings]),
+    )
+
+
+class SmartPlug:
+    """A plug or strip, driven synchronously. Properties read the device each time.
+
+    ``host`` may carry the port (``"192.0.2.10:9999"``, ``"[::1]:9999"``); ``port``
+    is then only needed when it is not there.
+    """
+
+    def __init__(
+        self, host: str, port: int | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        name, parsed = parse_address(host, DEFAULT_PORT if port is None else port)
+        if port is not None and parsed != port:
+            raise ValueError(f"{host!r} names port {parsed}, but port={port} was given")
+        self.client = DeviceClient(name, parsed, timeout)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def host(self) -> str:
+        return self.client.host
+
+    @property
+    def port(self) -> int:
+        return self.client.port
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -38,14 +81,16 @@ class SmartPlug:
                 "SmartPlug is synchronous and cannot run inside an event loop;"
                 " use tplink_tui.DeviceClient with await instead"
             )
-        if self._loop is None or self._loop.is_closed():
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coro)
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(coro)
 
     def close(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.run_until_complete(self.client.close())
-            self._loop.close()
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.run_until_complete(self.client.close())
+                self._loop.close()
 
     def __enter__(self) -> SmartPlug:
         return self
@@ -54,10 +99,16 @@ class SmartPlug:
         self.close()
 
     def __del__(self) -> None:
-        loop = getattr(self, "_loop", None)
-        if loop is not None and not loop.is_closed() and not loop.is_running():
-            self.client.connection.abort()
-            loop.close()
+        lock = getattr(self, "_lock", None)
+        if lock is None or not lock.acquire(blocking=False):
+            return  # in use right now (or half-built): nothing to tidy from here
+        try:
+            loop = getattr(self, "_loop", None)
+            if loop is not None and not loop.is_closed() and not loop.is_running():
+                self.client.connection.abort()
+                loop.close()
+        finally:
+            lock.release()
 
     @property
     def sysinfo(self) -> SysInfo:
@@ -101,14 +152,22 @@ class SmartPlug:
 
     @property
     def energy(self) -> EnergyReading | None:
-        """The realtime reading, or None for a device without a meter."""
-        if not self.sysinfo.has_emeter:
+        """The realtime reading, or None without a meter; a strip's is the sum of its outlets."""
+        return self._run(self._energy())
+
+    async def _energy(self) -> EnergyReading | None:
+        sysinfo = await self.client.get_sysinfo()
+        if not sysinfo.has_emeter:
             return None
-        if self.client.sysinfo is not None and self.client.sysinfo.is_strip:
-            state = self._run(self.client.update())
-            total = sum(r.power_w or 0.0 for r in state.outlet_energy.values())
-            return EnergyReading(power_w=total)
-        return self._run(self.client.energy())
+        if sysinfo.is_strip:
+            return strip_reading(await self.client.update())
+        return await self.client.energy()
+
+    def outlet_energy(self, outlet: OutletSpec) -> EnergyReading:
+        """One strip outlet's reading (index, child id, short id or name)."""
+        if outlet is None:
+            raise ValueError("outlet_energy needs an outlet; use .energy for the whole device")
+        return self._run(self.client.energy(outlet))
 
     @property
     def outlets(self) -> tuple[OutletInfo, ...]:

@@ -56,18 +56,24 @@ async def start_demo_home(
     seed: int = 2024,
     addr_base: str | None = None,
     port: int = 0,
+    base_port: int | None = None,
 ) -> list[SimulatedDevice]:
     """Start every demo device; on free ports of the simulator's host by default.
 
     With ``addr_base`` (for example ``127.0.0.2``) the devices get consecutive
-    addresses sharing ``port``, like plugs on a LAN.
+    addresses sharing ``port``, like plugs on a LAN; with ``base_port`` consecutive
+    ports ``base_port``, ``base_port + 1``, ... of the simulator's host.
     """
     import ipaddress
 
+    if addr_base is not None and base_port is not None:
+        raise ValueError("choose addr_base (one port) or base_port (one address), not both")
     devices: list[SimulatedDevice] = []
     for i, spec in enumerate(DEMO_HOME):
         host = str(ipaddress.ip_address(addr_base) + i) if addr_base else None
         shared = devices[0].port if (addr_base and devices) else port
+        if base_port is not None:
+            shared = base_port + i
         devices.append(
             await sim.add(
                 spec.model,

@@ -186,8 +186,10 @@ class DeviceServer:
         self._listening: asyncio.Future[asyncio.AbstractServer] | None = None
         self._flapper: asyncio.Task[None] | None = None
         self.loopback_only = is_loopback(device.host)
+        # 0.0.0.0 includes loopback: a broadcast on 127.255.255.255 reaches it too.
+        self.wildcard = device.host == "0.0.0.0"
         # Loopback broadcast is IPv4 only: 127.255.255.255.
-        self.broadcastable = self.loopback_only and ":" not in device.host
+        self.broadcastable = (self.loopback_only or self.wildcard) and ":" not in device.host
         device.loop = loop
         device.on_change = self.sync
 

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import ipaddress
-import logging
 import resource
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +27,6 @@ from .faults import Faults
 from .profiles import get_profile
 from .server import DeviceServer, _Datagrams, is_loopback, udp_socket
 
-log = logging.getLogger(__name__)
 LOOPBACK_BROADCAST = "127.255.255.255"
 _FANOUT_BATCH = 1  # replies per loop turn: a receiver in the same loop reads one per turn
 
@@ -43,10 +41,10 @@ def raise_fd_limit(wanted: int = 65536) -> None:
 
 
 def _check_host(host: str) -> None:
+    """Warn (once, as a UserWarning only: a log line as well printed it twice) off loopback."""
     if not is_loopback(host):
         message = f"simulated device bound to {host}, outside loopback: reachable from the network"
         warnings.warn(message, stacklevel=3)
-        log.warning(message)
 
 
 class Simulator:
@@ -194,7 +192,10 @@ class Simulator:
         self._servers[id(device)] = server
         if not profile.klap_only:
             self._by_port.setdefault(device.port, []).append(server)
-            if server.broadcastable and device.port not in self._listeners:
+            # A wildcard-bound device hears broadcasts on its own port already (and a
+            # listener there would collide with its socket): only the discovery port fans out.
+            own = server.broadcastable and not server.wildcard
+            if own and device.port not in self._listeners:
                 peers = self._by_port[device.port]
                 await self._listen_broadcast(device.port, lambda: peers)
         return device

@@ -1,0 +1,198 @@
+"""``usage``: how long a device (or one strip outlet) was on, per day and per month.
+
+The plugs keep runtime statistics in the ``schedule`` module (``get_daystat`` and
+``get_monthstat``, minutes in ``time``), beside the energy meter's kWh; every model
+has them, metered or not. Without a period: the days of the current month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from ..devices import catalog
+from ..devices.client import DeviceClient
+from ..devices.models import OutletInfo, SysInfo
+from ..errors import ProtocolError
+from ..untrusted import display, dumps
+from .common import HOST_HELP, OUTLET_HELP, Target, outlet_ref, resolve, run_with_info, safe
+from .common import stdout as stdout_console
+from .main import EXIT_CODES_HELP, UsageError
+
+Namespace = argparse.Namespace
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(slots=True, frozen=True)
+class RuntimeStat:
+    """Minutes on over one day (``day`` set) or one month (``day`` None)."""
+
+    year: int
+    month: int
+    day: int | None
+    minutes: int
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "usage",
+        help="runtime statistics: minutes on per day and per month",
+        description="How long the device (or one strip outlet) was switched on: one row per"
+        " day of a month (default: this month), or per month of a year. Every model keeps"
+        " these, with or without an energy meter.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("host", metavar="HOST", help=HOST_HELP)
+    parser.add_argument("-o", "--outlet", metavar="N|ID|NAME", help=OUTLET_HELP)
+    period = parser.add_mutually_exclusive_group()
+    period.add_argument("--month", metavar="YYYY-MM", help="one row per day (default: this month)")
+    period.add_argument("--year", metavar="YYYY", help="one row per month of that year")
+    parser.set_defaults(func=run_usage)
+
+
+def _year_month(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise UsageError(f"--month expects YYYY-MM, got {display(text)!r}")
+    return int(match[1]), int(match[2])
+
+
+def _year(text: str) -> int:
+    if not re.fullmatch(r"\d{4}", text.strip()):
+        raise UsageError(f"--year expects YYYY, got {display(text)!r}")
+    return int(text)
+
+
+def _int_field(item: dict[str, Any], key: str, list_key: str) -> int | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"{list_key!r} entry field {key!r} should be an integer")
+    return value
+
+
+def parse_runtime(data: Any, list_key: str) -> list[RuntimeStat]:
+    """``schedule.get_daystat`` (``day_list``) / ``get_monthstat`` (``month_list``)."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"runtime statistics should be an object, got {type(data).__name__}")
+    items = data.get(list_key, [])
+    if not isinstance(items, list):
+        raise ProtocolError(f"{list_key!r} should be a list")
+    stats = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProtocolError(f"{list_key!r} entry should be an object")
+        year, month = _int_field(item, "year", list_key), _int_field(item, "month", list_key)
+        if year is None or month is None or not 1 <= month <= 12:
+            raise ProtocolError(f"{list_key!r} entry lacks a valid year or month")
+        minutes = _int_field(item, "time", list_key) or 0
+        if minutes < 0:
+            raise ProtocolError(f"{list_key!r} entry has a negative runtime")
+        stats.append(RuntimeStat(year, month, _int_field(item, "day", list_key), minutes))
+    return stats
+
+
+def minutes_text(minutes: int) -> str:
+    """``205`` -> ``3h 25m``."""
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
+
+
+def run_usage(args: Namespace) -> int:
+    target = resolve(args.host)
+    month: tuple[int, int] | None = None
+    year: int | None = None
+    if args.year is not None:
+        year = _year(args.year)
+    else:
+        today = date.today()
+        month = _year_month(args.month) if args.month is not None else (today.year, today.month)
+
+    async def action(client: DeviceClient) -> tuple[OutletInfo | None, list[RuntimeStat]]:
+        outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
+        spec = outlet.id if outlet is not None else None
+        if month is not None:
+            request, method, key = catalog.runtime_daystat(*month), "get_daystat", "day_list"
+        else:
+            assert year is not None
+            request, method, key = catalog.runtime_monthstat(year), "get_monthstat", "month_list"
+        module = (await client.query(request, spec)).get("schedule")
+        body = module.get(method) if isinstance(module, dict) else None
+        try:
+            return outlet, parse_runtime(body, key)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{client.address}: {exc}") from None
+
+    (outlet, stats), seen = run_with_info(args, target, action)
+    stats.sort(key=lambda s: (s.year, s.month, s.day or 0))
+    total = sum(s.minutes for s in stats)
+    if args.json:
+        key = "days" if month is not None else "months"
+        period = {"year": month[0], "month": month[1]} if month else {"year": year}
+        rows = [
+            {"year": s.year, "month": s.month, "day": s.day, "minutes": s.minutes} for s in stats
+        ]
+        value = {
+            "host": target.host,
+            "port": target.port,
+            "outlet": outlet_ref(outlet),
+            **period,
+            key: rows,
+            "total_minutes": total,
+        }
+        sys.stdout.write(dumps(value, indent=2) + "\n")
+        sys.stdout.flush()
+        return 0
+    label = f"{month[0]}-{month[1]:02d}" if month else str(year)
+    _print_table(_title(target, outlet, seen), label, stats, total, by_day=month is not None)
+    return 0
+
+
+def _title(target: Target, outlet: OutletInfo | None, info: SysInfo | None) -> str:
+    """``Alias 127.0.0.1:9999 outlet 2 Name``, device text made safe for the terminal."""
+    if info is not None and info.alias:
+        text = f"[bold]{safe(display(info.alias))}[/] [dim]{safe(target.address)}[/]"
+    else:
+        text = safe(display(target.label))
+    if outlet is not None:
+        text += f" outlet {outlet.index} [bold]{safe(display(outlet.alias))}[/]"
+    return text
+
+
+def _print_table(
+    title: str, label: str, stats: list[RuntimeStat], total: int, *, by_day: bool
+) -> None:
+    table = Table(
+        title=f"{title}  [dim]{label} runtime[/]",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("day" if by_day else "month")
+    table.add_column("on", justify="right")
+    table.add_column("min", justify="right", style="dim")
+    table.add_column("", style="cyan")
+    # A full bar is a whole day (or month) switched on, so rows compare across periods.
+    full = MINUTES_PER_DAY if by_day else MINUTES_PER_DAY * 31
+    for stat in stats:
+        when = (
+            f"{stat.year}-{stat.month:02d}-{stat.day:02d}"
+            if stat.day is not None
+            else f"{stat.year}-{stat.month:02d}"
+        )
+        bar = "▇" * round(20 * min(stat.minutes, full) / full)
+        table.add_row(when, minutes_text(stat.minutes), str(stat.minutes), bar)
+    table.add_section()
+    table.add_row("[bold]total[/]", f"[bold]{minutes_text(total)}[/]", str(total), "")
+    if not stats:
+        table.caption = "no data for that period"
+    stdout_console().print(table)
