@@ -14,6 +14,7 @@ _VERBS = (
     "history",
     "watch",
     "simulate",
+    "usage",
     "serve",
 )
 
