@@ -3,17 +3,22 @@
 The list is a JSON file: ``$TPLINK_TUI_CONFIG`` when set, else ``config.json`` in
 the user config folder (platformdirs). Every change is locked and written
 atomically, so the dashboard and this command can edit it at the same time.
+
+Saved names, rooms and descriptions are kept exactly as given (control characters
+included, like any device alias): they are printed only through
+``untrusted.display`` plus markup escaping, and ``--json`` through
+``untrusted.dumps``, so no stored text can style, break or drive the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ConfigError, TplinkError
@@ -26,15 +31,20 @@ from ..store.config import (
     format_address,
     parse_address,
 )
+from ..untrusted import display, dumps
 
 EXIT_OK, EXIT_USAGE, EXIT_STORAGE = 0, 2, 4
+ERROR_LIMIT = 400
+"""Longest error line shown (it may quote a hostile name; paths are long)."""
+IMPORT_SHOWN = 20
+"""Added/skipped names listed after an import; ``--json`` lists them all."""
 
 _EPILOG = """\
 the list is kept in {path}
 (set TPLINK_TUI_CONFIG to use another file).
 
 exit codes: 0 success, 2 usage error (malformed host, unknown or duplicate name),
-4 the config file cannot be read or written.
+4 the config file (or the file to import) cannot be read, parsed or written.
 """
 
 
@@ -94,12 +104,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fail(exc: BaseException | str, code: int) -> int:
-    print(f"tplink-tui: error: {exc}", file=sys.stderr)
+    print(f"tplink-tui: error: {display(exc, ERROR_LIMIT)}", file=sys.stderr)
     return code
 
 
 def _json_out(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(dumps(data, indent=2))
+
+
+def _safe(value: object, limit: int | None = 80) -> str:
+    """Outside text as Rich markup that shows it literally, on one harmless line."""
+    return escape(display(value, limit))
 
 
 def _device_json(device: SavedDevice) -> dict[str, Any]:
@@ -123,14 +138,18 @@ def _list(store: ConfigStore, args: argparse.Namespace) -> int:
         return EXIT_OK
     out = console()
     if not config.devices:
-        out.print(f"No saved devices ({store.path}). Add one with: tplink-tui devices add HOST")
+        out.print(
+            f"No saved devices ({_safe(store.path, None)})."
+            " Add one with: tplink-tui devices add HOST",
+            highlight=False,
+        )
         return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("NAME", "HOST", "ROOM", "MAC", "DESCRIPTION"):
         table.add_column(column, overflow="fold")
     for d in sorted(config.devices, key=lambda d: (d.room.casefold(), d.name.casefold())):
-        table.add_row(d.name, d.address, d.room, d.mac, d.description)
-    out.print(table)
+        table.add_row(*(_safe(v) for v in (d.name, d.address, d.room, d.mac, d.description)))
+    out.print(table, highlight=False)
     return EXIT_OK
 
 
@@ -146,15 +165,16 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
     device = store.add_device(
         SavedDevice(name=name, host=host, port=port, room=args.room, description=args.description)
     )
-    if same_host is not None and same_host.name.casefold() != name.casefold():
+    if same_host is not None and same_host.name.casefold() != device.name.casefold():
         print(
-            f"tplink-tui: note: {device.address} is also saved as {same_host.name!r}",
+            f"tplink-tui: note: {display(device.address)} is also saved as"
+            f" '{display(same_host.name)}'",
             file=sys.stderr,
         )
     if getattr(args, "json", False):
         _json_out(_device_json(device))
     else:
-        console().print(f"Saved {device.name} ({device.address}).", highlight=False)
+        console().print(f"Saved {_safe(device.name)} ({_safe(device.address)}).", highlight=False)
     return EXIT_OK
 
 
@@ -163,7 +183,7 @@ def _remove(store: ConfigStore, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         _json_out(_device_json(device))
     else:
-        console().print(f"Removed {device.name} ({device.address}).", highlight=False)
+        console().print(f"Removed {_safe(device.name)} ({_safe(device.address)}).", highlight=False)
     return EXIT_OK
 
 
@@ -175,7 +195,7 @@ def _rename(store: ConfigStore, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         _json_out(_device_json(device))
     else:
-        console().print(f"Renamed {args.name} to {device.name}.", highlight=False)
+        console().print(f"Renamed {_safe(args.name)} to {_safe(device.name)}.", highlight=False)
     return EXIT_OK
 
 
@@ -185,14 +205,16 @@ def _import(store: ConfigStore, args: argparse.Namespace) -> int:
         _json_out({"added": [_device_json(d) for d in result], "skipped": result.skipped})
         return EXIT_OK
     out = console()
-    out.print(f"Imported {len(result)} device(s) from {args.file}.", highlight=False)
-    for device in result:
-        out.print(f"  + {device.name} ({device.address})", highlight=False)
+    out.print(f"Imported {len(result)} device(s) from {_safe(args.file, None)}.", highlight=False)
+    for device in result[:IMPORT_SHOWN]:
+        out.print(f"  + {_safe(device.name)} ({_safe(device.address)})", highlight=False)
+    if len(result) > IMPORT_SHOWN:
+        out.print(f"  … and {len(result) - IMPORT_SHOWN} more (--json lists them all)")
     if result.skipped:
-        out.print(
-            f"Skipped {len(result.skipped)} already saved: {', '.join(result.skipped)}",
-            highlight=False,
-        )
+        shown = ", ".join(_safe(name) for name in result.skipped[:IMPORT_SHOWN])
+        more = len(result.skipped) - IMPORT_SHOWN
+        tail = f" … and {more} more" if more > 0 else ""
+        out.print(f"Skipped {len(result.skipped)} already saved: {shown}{tail}", highlight=False)
     return EXIT_OK
 
 

@@ -2,15 +2,20 @@
 
 Why it is built this way:
 
-- Every mutation is read-modify-write under an exclusive ``flock`` on a sibling
-  ``.lock`` file, so the dashboard and ``tplink-tui devices add`` running at the
-  same moment both keep their entry.
-- Every write goes to a temporary file in the same folder, is fsynced, then
-  ``os.replace``-d over the old file: a crash leaves the old file or the new one,
-  never half of one.
+- Every mutation is read-modify-write under an exclusive ``flock`` on a ``.lock``
+  file beside the *resolved* file (symlinks and symlinked folders followed), so the
+  dashboard and ``tplink-tui devices add`` running at the same moment both keep
+  their entry, even when they reach the file through two different symlinks.
+- Every write goes to a temporary file in the resolved file's folder, is fsynced,
+  then ``os.replace``-d over the resolved file: a crash leaves the old file or the
+  new one, never half of one, and a symlinked config (dotfile managers) stays a
+  symlink pointing at the updated file.
 - A file we cannot read or parse is never overwritten. ``load()`` raises
   ``ConfigError`` naming the file and the problem; ``load_or_recover()`` copies the
   file to a timestamped ``.bak`` and lets the app start with an empty list.
+- Nothing here raises anything but ``ConfigError`` (one line, naming the file):
+  the file is outside input, so its depth, size and type are bounded on read and
+  lone surrogates are repaired before any write (they cannot be encoded).
 
 The file is ``$TPLINK_TUI_CONFIG`` when set, else ``config.json`` in the platformdirs
 user config folder. Schema: ``{"version": 1, "devices": [...], "settings": {...}}``;
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..untrusted import repair_surrogates
 from .config_model import (
     _DEVICE_KEYS,
     APP_NAME,
@@ -47,8 +53,10 @@ from .config_model import (
     _Shape,
     default_config_path,
     format_address,
+    load_json,
     parse_address,
     parse_config,
+    read_file,
     read_legacy,
 )
 
@@ -98,41 +106,31 @@ class ConfigStore:
 
     def __init__(self, path: Path | str | None = None, lock_timeout: float = LOCK_TIMEOUT):
         self.path = Path(path).expanduser() if path is not None else default_config_path()
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
         self._recovered: _Recovered | None = None
+
+    @property
+    def target(self) -> Path:
+        """The file itself: ``path`` with every symlink (file or folder) followed.
+
+        Resolved at each use, so a retargeted symlink is followed; a dangling one
+        names the file a first save creates; a loop is left as is and fails on use.
+        """
+        return Path(os.path.realpath(self.path))
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock beside the resolved file: every path to one file shares it."""
+        target = self.target
+        return target.with_name(target.name + ".lock")
 
     # ---- reading
 
     def _read_bytes(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise ConfigError(f"{self.path}: is a directory, not a config file") from None
-        except PermissionError:
-            raise ConfigError(f"{self.path}: permission denied reading the config") from None
-        except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot read the config: {exc.strerror}") from None
+        return read_file(self.path, "config file", missing_ok=True)
 
     def _parse(self, raw: bytes) -> Config:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{self.path}: not valid UTF-8 (byte {exc.start}); the file is corrupt"
-            ) from None
-        if not text.strip():
-            raise ConfigError(f"{self.path}: the file is empty")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{self.path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise ConfigError(f"{self.path}: invalid JSON: nested too deeply") from None
+        data = load_json(raw, self.path)
         try:
             return parse_config(data)
         except ValueError as exc:
@@ -156,9 +154,9 @@ class ConfigStore:
         except ConfigError as exc:
             problem = str(exc)
         try:
-            raw: bytes | None = self.path.read_bytes()
-        except OSError:
-            raw = None
+            raw = read_file(self.path, "config file", missing_ok=True)
+        except ConfigError:
+            raw = None  # unreadable, not a file, or too large: nothing to back up
         backup: Path | None = None
         note = "it could not be copied"
         if raw is not None:
@@ -212,12 +210,17 @@ class ConfigStore:
     # ---- writing
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Iterator[Path]:
+        """Hold the lock of the resolved file; yields that file, for the write."""
+        target = self.target
+        lock_path = target.with_name(target.name + ".lock")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise ConfigError(f"{self.lock_path}: cannot open the lock file: {exc}") from None
+            raise ConfigError(
+                f"{self.path}: cannot open the lock file {lock_path}: {exc.strerror or exc}"
+            ) from None
         try:
             deadline = time.monotonic() + self.lock_timeout
             while True:
@@ -231,7 +234,11 @@ class ConfigStore:
                             f" {self.lock_timeout:g} s; try again"
                         ) from None
                     time.sleep(0.005)
-            yield
+                except OSError as exc:
+                    raise ConfigError(
+                        f"{self.path}: cannot lock {lock_path}: {exc.strerror or exc}"
+                    ) from None
+            yield target
         finally:
             os.close(fd)  # closing releases the lock
 
@@ -253,21 +260,34 @@ class ConfigStore:
             )
         return config
 
-    def _write(self, config: Config) -> None:
-        """Serialize fully first, then temp file + fsync + os.replace + fsync the folder."""
+    def _serialize(self, config: Config) -> bytes:
+        """The file's bytes; strings that cannot be UTF-8 (lone surrogates) are repaired."""
         try:
-            text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False) + "\n"
-        except (TypeError, ValueError) as exc:
+            data = config.to_dict()
+            try:
+                text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                text = json.dumps(repair_surrogates(data), indent=2, ensure_ascii=False) + "\n"
+                return text.encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ConfigError(f"{self.path}: cannot serialize the config: {exc}") from None
-        # A symlinked config (dotfile managers) is updated where it points.
-        target = self.path.resolve() if self.path.is_symlink() else self.path
+
+    def _write(self, config: Config, target: Path | None = None) -> None:
+        """Serialize fully first, then temp file + fsync + os.replace + fsync the folder.
+
+        ``target`` is the resolved file (see ``target``): the temp file goes in its
+        folder and replaces it there, so a symlink to it stays a symlink.
+        """
+        payload = self._serialize(config)
+        target = self.target if target is None else target
         folder = target.parent
         tmp_name: str | None = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
+            with os.fdopen(fd, "wb") as out:
+                out.write(payload)
                 out.flush()
                 os.fsync(out.fileno())
             try:
@@ -293,10 +313,10 @@ class ConfigStore:
 
     def update(self, change: Callable[[Config], T]) -> T:
         """Apply ``change`` to a fresh copy under the lock and save it; return its result."""
-        with self._locked():
+        with self._locked() as target:
             config = self._load_for_update()
             result = change(config)
-            self._write(config)
+            self._write(config, target)
             return result
 
     # ---- mutations
@@ -354,7 +374,7 @@ class ConfigStore:
 
         def change(config: Config) -> Settings:
             data = config.settings.to_dict()
-            data.update(changes)
+            data.update(repair_surrogates(changes))
             try:
                 config.settings = _parse_settings(data)
             except _Shape as exc:
@@ -370,21 +390,31 @@ class ConfigStore:
         ``host:port``. A name repeated inside the file is skipped too. The whole file
         is checked before anything is saved.
         """
-        source = Path(path)
-        devices = read_legacy(source)
+        source = Path(path).expanduser()
+        devices = read_legacy(source)  # parsed and checked before taking the lock
 
         def change(config: Config) -> ImportResult:
+            taken = {d.name.casefold() for d in config.devices}
             added: list[SavedDevice] = []
             skipped: list[str] = []
             for device in devices:
-                if config.get(device.name) is not None:
+                key = device.name.casefold()
+                if key in taken:
                     skipped.append(device.name)
                     continue
-                config.devices.append(device)
+                taken.add(key)
                 added.append(device)
+            config.devices.extend(added)
             return ImportResult(added, skipped)
 
-        return self.update(change)
+        # One read and at most one write under the lock, linear in both lists;
+        # nothing new (a repeated import) writes nothing.
+        with self._locked() as target:
+            config = self._load_for_update()
+            result = change(config)
+            if result:
+                self._write(config, target)
+            return result
 
 
 def _require(config: Config, name: str) -> SavedDevice:
@@ -399,7 +429,9 @@ def _validated(device: SavedDevice, path: Path) -> SavedDevice:
 
 
 def _validated_dict(data: dict[str, Any], path: Path) -> SavedDevice:
+    """Check a device from the API; lone surrogates (``argv`` holds them for bytes that
+    are not UTF-8) become U+FFFD here, before they reach the file. All else is kept."""
     try:
-        return _parse_device(data, "device")
+        return _parse_device(repair_surrogates(data), "device")
     except _Shape as exc:
         raise ConfigError(f"{path}: invalid device: {exc}") from None

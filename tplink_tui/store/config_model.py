@@ -2,6 +2,13 @@
 
 Pure data and validation, no file locking or writing (that is ``config.ConfigStore``),
 so the rules for what a valid file looks like live in one place and can be fuzzed.
+
+Files are outside input (hand-edited, synced, or an old web app's export): reading
+one never hangs (only regular files, size-capped), never recurses without bound
+(JSON nesting is capped before decoding), and every string that comes out of it is
+valid UTF-8 (lone surrogates repaired), so a later write cannot fail on it. Names
+are otherwise kept exactly as given: they are the user's data, and the display
+layer (``untrusted.display``) makes them harmless on screen.
 """
 
 from __future__ import annotations
@@ -9,14 +16,22 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import platformdirs
 
 from ..address import DEFAULT_PORT, format_address, parse_address
 from ..errors import ConfigError
+from ..untrusted import may_hold_surrogates, repair_surrogates
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting accepted in a config or import file (ours is 4 deep)."""
+MAX_FILE_BYTES = 128 * 1024 * 1024
+"""Largest config or import file read (about half a million saved devices)."""
 
 APP_NAME = "tplink-tui"
 CONFIG_ENV = "TPLINK_TUI_CONFIG"
@@ -104,7 +119,7 @@ class Config:
 
     def get(self, name: str) -> SavedDevice | None:
         """The device with this name, compared case-insensitively."""
-        key = name.strip().casefold()
+        key = name_key(name)
         return next((d for d in self.devices if d.name.casefold() == key), None)
 
     def find(self, name_or_host: str) -> SavedDevice | None:
@@ -132,6 +147,102 @@ class Config:
         return data
 
 
+def name_key(name: str) -> str:
+    """How names are compared: stripped, surrogates repaired as when stored, casefolded."""
+    return repair_surrogates(name.strip()).casefold()
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+@overload
+def read_file(path: Path, what: str = ..., *, missing_ok: Literal[False] = ...) -> bytes: ...
+@overload
+def read_file(path: Path, what: str = ..., *, missing_ok: Literal[True]) -> bytes | None: ...
+def read_file(path: Path, what: str = "file", *, missing_ok: bool = False) -> bytes | None:
+    """The bytes of a regular file, or ConfigError naming it (never blocks on a FIFO).
+
+    ``missing_ok``: a missing file gives None instead of an error.
+    """
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"{path}: is a directory, not a {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file, cannot be a {what}")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{path}: too large for a {what} ({info.st_size} bytes, limit {MAX_FILE_BYTES})"
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise ConfigError(f"{path}: no such file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied reading the {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when JSON ``raw`` nests arrays/objects more than ``limit`` levels deep.
+
+    Linear, non-recursive and at C speed (UTF-8 never hides an ASCII byte inside
+    a multi-byte character): drop escapes, keep only brackets and quotes, drop
+    what lies between quotes (strings), then one regex pass per level removes the innermost
+    pairs, at most ``limit`` passes. Malformed input stops early and is left for
+    json.loads to report.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(b"", raw)
+    kept = raw.translate(None, _NOT_BRACKET_OR_QUOTE)
+    # Two adjacent quotes enclose nothing kept: dropping them leaves every other
+    # quote's parity as it was, and it empties the common case at C speed.
+    kept = kept.replace(b'""', b"")
+    brackets = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+    for _ in range(limit):
+        if not brackets:
+            return False
+        shorter = _INNERMOST.sub(b"", brackets)
+        if len(shorter) == len(brackets):
+            return False
+        brackets = shorter
+    return bool(brackets)
+
+
+def load_json(raw: bytes, path: Path) -> Any:
+    """Decode a file's bytes as JSON: bounded depth, no lone surrogates, ConfigError."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); the file is corrupt"
+        ) from None
+    if not text.strip():
+        raise ConfigError(f"{path}: the file is empty")
+    if too_deep(raw):
+        raise ConfigError(f"{path}: invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:  # not reachable after too_deep(); kept as a last guard
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
+    return repair_surrogates(data) if may_hold_surrogates(text) else data
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -149,12 +260,18 @@ def _string(data: dict[str, Any], key: str, where: str, default: str = "") -> st
 
 
 def _parse_device(data: Any, where: str) -> SavedDevice:
+    # Strings arrive repaired: from load_json for files, from the store for the API.
     if not isinstance(data, dict):
         raise _Shape(f"{where} must be an object, got {type(data).__name__}")
     name = _string(data, "name", where)
     host = _string(data, "host", where)
     port: Any = data.get("port", DEFAULT_PORT)
-    extra = {k: v for k, v in data.items() if k not in _DEVICE_KEYS}
+    # The common case (only known keys) costs one set comparison, not a loop.
+    extra = (
+        {}
+        if data.keys() <= _DEVICE_KEYS
+        else {k: v for k, v in data.items() if k not in _DEVICE_KEYS}
+    )
     if not host and isinstance(data.get("ip"), str):
         # A devices.json from the old web app: "ip" is host or host:port.
         try:
@@ -169,8 +286,8 @@ def _parse_device(data: Any, where: str) -> SavedDevice:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise _Shape(f"{where}.port must be an integer 1-65535, got {port!r}")
     outlets = data.get("outlet_names") or {}
-    if not isinstance(outlets, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in outlets.items()
+    if not isinstance(outlets, dict) or (
+        outlets and not all(isinstance(k, str) and isinstance(v, str) for k, v in outlets.items())
     ):
         raise _Shape(f"{where}.outlet_names must map strings to strings")
     return SavedDevice(
@@ -251,18 +368,7 @@ def parse_config(data: Any) -> Config:
 
 def read_legacy(path: Path) -> list[SavedDevice]:
     """Parse the old web app's ``{"devices": [{name, room, ip, mac, description, brand}]}``."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    data = load_json(read_file(path, "device list"), path)
     entries = data.get("devices") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise ConfigError(f'{path}: expected {{"devices": [...]}} as in the old devices.json')
