@@ -1,48 +1,95 @@
-"""``serve``: the dashboard in a browser through textual-serve (replaces the old web app)."""
+"""``serve``: the dashboard in a browser through textual-serve (replaces the old web app).
+
+A local web server is reachable from every page the user's browser opens, so the server
+(``tplink_tui.web``) checks Host and Origin, wants the token it prints, and caps sessions.
+"""
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import shlex
 import sys
 
+from ..web import DEFAULT_MAX_SESSIONS
+from ..web.policy import is_loopback, parse_origin
+
+# A busy or forbidden port is a problem with the arguments (pick another --port or
+# --host), not an unreachable device: exit 2, like any other usage error.
+EXIT_OK, EXIT_USAGE = 0, 2
+
 WARNING = (
-    "WARNING: serving on {host}, which is not loopback. The dashboard has no"
-    " authentication: anyone who can reach {host}:{port} can switch your plugs."
+    "WARNING: serving on {host}, which is not loopback. There is no authentication but the"
+    " token in the address printed below, and plain HTTP shows it to anyone watching the"
+    " network: anyone who has it and can reach {host}:{port} can switch your plugs."
 )
+
+__all__ = ["is_loopback", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "serve",
         help="serve the dashboard to a web browser",
-        description="Serve the dashboard to a web browser (loopback only unless --host says"
-        " otherwise: there is no authentication).",
+        description="Serve the dashboard to a web browser. Binds to loopback unless --host"
+        " says otherwise; only the address it prints (which carries a random token) opens it,"
+        " and only from that address's own page.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--demo", action="store_true", help="serve the simulated demo home")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept pages from ORIGIN, e.g. https://plugs.example.net for a reverse"
+        " proxy (repeatable; the proxy must pass the Host header)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=DEFAULT_MAX_SESSIONS,
+        metavar="N",
+        help=f"at most N browser sessions (dashboard processes) at once (default"
+        f" {DEFAULT_MAX_SESSIONS})",
+    )
     parser.set_defaults(func=run)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _usage(message: str) -> int:
+    print(f"tplink-tui: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run(args: argparse.Namespace) -> int:
-    from textual_serve.server import Server
+    import textual_serve.server
+
+    from ..web.server import BindError, guarded
 
     if not 0 < args.port < 65536:
-        print("tplink-tui: error: --port must be 1-65535", file=sys.stderr)
-        return 2
+        return _usage("--port must be 1-65535")
+    if args.max_sessions < 1:
+        return _usage("--max-sessions must be at least 1")
+    origins = []
+    for text in args.allow_origin:
+        origin = parse_origin(text)
+        if origin is None:
+            return _usage(f"--allow-origin {text!r}: expected http(s)://HOST[:PORT]")
+        origins.append(origin)
     if not is_loopback(args.host):
         print(WARNING.format(host=args.host, port=args.port), file=sys.stderr)
-    command = shlex.join([sys.executable, "-m", "tplink_tui", *(["--demo"] if args.demo else [])])
-    Server(command, host=args.host, port=args.port, title="tplink-tui").serve()
-    return 0
+    dashboard = [sys.executable, "-m", "tplink_tui", *(["--demo"] if args.demo else [])]
+    server = guarded(textual_serve.server.Server)(
+        shlex.join(dashboard),
+        host=args.host,
+        port=args.port,
+        allow_origins=tuple(origins),
+        max_sessions=args.max_sessions,
+    )
+    try:
+        server.serve()
+    except BindError as exc:
+        return _usage(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
