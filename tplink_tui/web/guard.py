@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 from ..untrusted import display
 from .policy import AccessPolicy
@@ -53,9 +54,7 @@ def _is_websocket(request: web.Request) -> bool:
     return request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
 
 
-def guard_middleware(
-    policy: AccessPolicy,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def guard_middleware(policy: AccessPolicy) -> Middleware:
     """An aiohttp middleware refusing (403) any request that fails the policy."""
     quiet = _QuietLog()
 

@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp_jinja2
@@ -65,6 +66,7 @@ class GuardMixin:
     command: str
     debug: bool
     download_manager: Any
+    _process_messages: Callable[[web.WebSocketResponse, AppService], Awaitable[None]]
 
     def __init__(
         self,
@@ -160,7 +162,7 @@ class GuardMixin:
                 "exec " + self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=functools.partial(_close, websocket),
                 download_manager=self.download_manager,
                 debug=self.debug,
             )
@@ -217,17 +219,29 @@ class GuardMixin:
             await asyncio.sleep(0.05)
 
 
+async def _close(websocket: web.WebSocketResponse) -> None:
+    await websocket.close()
+
+
 async def _stop_service(service: AppService) -> None:
-    """Ask the dashboard to quit; kill it if it has not within the grace period."""
-    with contextlib.suppress(asyncio.TimeoutError, Exception):
+    """Ask the dashboard to quit; kill it if it has not exited within the grace period."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_GRACE_S
+    with contextlib.suppress(Exception):  # a timeout or a dead pipe: the kill below decides
         await asyncio.wait_for(service.stop(), STOP_GRACE_S)
     process = getattr(service, "_process", None)
-    if process is not None and process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-        log.warning("a dashboard process did not quit within %g s and was killed", STOP_GRACE_S)
+    if process is None:
+        return
+    try:  # its output ends a moment before its exit status arrives
+        await asyncio.wait_for(process.wait(), max(deadline - loop.time(), 0.1))
+        return
+    except TimeoutError:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(process.wait(), STOP_GRACE_S)
+    log.warning("a dashboard process did not quit within %g s and was killed", STOP_GRACE_S)
 
 
 def _listening(host: str, port: int) -> bool:
