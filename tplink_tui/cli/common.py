@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,10 +24,11 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
+from .. import untrusted
 from ..address import parse_address
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
-from ..errors import ConfigError, DeviceUnreachable, TplinkError
+from ..errors import ConfigError, DeviceTimeout, DeviceUnreachable, TplinkError
 from ..store.config import ConfigStore
 from ..transport import DEFAULT_PORT
 from .main import UsageError
@@ -61,11 +61,8 @@ def stderr() -> Console:
 
 
 def print_json(value: Any, *, compact: bool = False) -> None:
-    """Machine output: JSON only, on stdout."""
-    if compact:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = json.dumps(value, ensure_ascii=False, indent=2)
+    """Machine output: strict JSON only, on stdout (exact values, no terminal controls)."""
+    text = untrusted.dumps(value, compact=compact, indent=None if compact else 2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -104,9 +101,10 @@ def duration(seconds: int | float | None) -> str:
     return f"{secs}s"
 
 
-def safe(text: object) -> str:
-    """Escape user-controlled text (aliases, SSIDs) for rich markup."""
-    return escape(str(text))
+def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:
+    """Text from outside (aliases, SSIDs, errors) for rich markup: data, never markup
+    and never a terminal control (see ``tplink_tui.untrusted``)."""
+    return escape(untrusted.display(text, limit))
 
 
 # -- hosts -----------------------------------------------------------------------
@@ -204,7 +202,11 @@ def run_with_info(
     async def go() -> tuple[T, SysInfo | None]:
         client = DeviceClient(target.host, target.port, args.timeout)
         try:
-            return await action(client), client.sysinfo
+            # --timeout bounds the whole verb, not each of its requests.
+            async with asyncio.timeout(args.timeout):
+                return await action(client), client.sysinfo
+        except TimeoutError:
+            raise DeviceTimeout(f"{target.address}: no reply within {args.timeout:g} s") from None
         finally:
             client.connection.abort()
 
@@ -217,8 +219,8 @@ def run_with_info(
 # -- confirmation -------------------------------------------------------------------
 
 
-class Cancelled(TplinkError):
-    """The person at the terminal said no (exit 1)."""
+class Cancelled(UsageError):
+    """The person at the terminal said no (exit 2, like any refused confirmation)."""
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
@@ -234,7 +236,7 @@ def confirm(args: argparse.Namespace, action: str, detail: str = "") -> None:
     """Ask "ACTION? DETAIL"; return when confirmed, else raise.
 
     Without a terminal on stdin nobody can answer: that is a UsageError (exit 2)
-    unless --yes was given. Answering no raises Cancelled (exit 1).
+    unless --yes was given. Answering no raises Cancelled (also exit 2).
     """
     if getattr(args, "yes", False):
         return

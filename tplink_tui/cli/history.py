@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from .. import untrusted
 from ..errors import ConfigError
 from ..store.config import ConfigStore, format_address, parse_address
 from ..store.history import HistoryRow, HistoryStore, Retention, default_history_path
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fail(exc: BaseException | str, code: int) -> int:
-    print(f"tplink-tui: error: {exc}", file=sys.stderr)
+    print(f"tplink-tui: error: {untrusted.display(exc, limit=500)}", file=sys.stderr)
     return code
 
 
@@ -214,7 +214,7 @@ def _write_json(rows: Iterator[HistoryRow], out: TextIO) -> None:
     first = True
     for row in rows:
         out.write("\n  " if first else ",\n  ")
-        out.write(json.dumps(_record(row)))
+        out.write(untrusted.dumps(_record(row)))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
@@ -242,7 +242,7 @@ def _prune(args: argparse.Namespace) -> int:
         "path": str(store.path),
     }
     if getattr(args, "json", False):
-        print(json.dumps(result, indent=2))
+        print(untrusted.dumps(result, indent=2))
     else:
         print(
             f"Pruned {store.path}: {stats.raw_aggregated} raw readings folded into minutes,"

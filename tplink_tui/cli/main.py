@@ -13,7 +13,10 @@ Exit codes (also in --help and the README):
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import math
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from ..errors import (
     ProtocolError,
     TplinkError,
 )
+from ..untrusted import display
 
 EXIT_OK, EXIT_DEVICE, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_STORAGE, EXIT_PROTOCOL = range(6)
 EXIT_INTERRUPTED = 130
@@ -63,7 +67,20 @@ def exit_code_for(exc: BaseException) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        message = display(message, limit=500) + _suggestion(message)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _suggestion(message: str) -> str:
+    """'; did you mean 'info'?' for a mistyped verb or choice."""
+    match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if match is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", match.group(2)) or [
+        c.strip() for c in match.group(2).split(",")
+    ]
+    close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,14 +137,30 @@ def add_common_options(parser: argparse.ArgumentParser, *, timeout: bool = True)
     )
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parse_args``, letting an optional last positional follow the options.
+
+    argparse gives ``alias HOST --outlet 2 NAME`` no NAME (the optional positional
+    was matched, empty, before ``--outlet``); a verb that sets ``late_positional``
+    takes the one leftover word there.
+    """
+    args, extra = parser.parse_known_args(argv)
+    slot = getattr(args, "late_positional", None)
+    if slot and len(extra) == 1 and getattr(args, slot) is None and not extra[0].startswith("-"):
+        setattr(args, slot, extra.pop())
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     for name, default in (("json", False), ("verbose", False), ("timeout", 5.0)):
         if not hasattr(args, name):
             setattr(args, name, default)
-    if args.timeout <= 0:
-        parser.error("--timeout must be positive")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        parser.error("--timeout must be a positive number of seconds")
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("asyncio").setLevel(logging.WARNING)
@@ -144,5 +177,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TplinkError as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"tplink-tui: error: {exc}", file=sys.stderr)
+        print(f"tplink-tui: error: {display(exc, limit=500)}", file=sys.stderr)
         return exit_code_for(exc)

@@ -11,6 +11,10 @@ import argparse
 import json
 from typing import Any
 
+from rich.highlighter import JSONHighlighter
+from rich.text import Text
+
+from .. import untrusted
 from ..devices import catalog
 from ..devices.client import DeviceClient, find_error
 from .common import add_yes, confirm, print_json, resolve, run_on, stderr, stdout
@@ -103,9 +107,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json or not stdout().is_terminal:
         print_json(reply)
     else:
-        stdout().print_json(data=reply)
+        console = stdout()
+        console.print(JSONHighlighter()(Text(untrusted.dumps(reply, indent=2))), soft_wrap=True)
     error = find_error(reply, target.address)
     if error is not None:
-        stderr().print(f"tplink-tui: error: {error}", markup=False, highlight=False)
+        message = untrusted.display(error, limit=500)
+        stderr().print(f"tplink-tui: error: {message}", markup=False, highlight=False)
         return EXIT_DEVICE
     return 0

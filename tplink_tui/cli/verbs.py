@@ -15,10 +15,11 @@ from rich import box
 from rich.table import Table
 
 from ..devices.client import DeviceClient
-from ..devices.models import DeviceState, OutletInfo
+from ..devices.models import DeviceState, OutletInfo, SysInfo
 from .common import (
     HOST_HELP,
     OUTLET_HELP,
+    Target,
     add_yes,
     describe_target,
     duration,
@@ -96,11 +97,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--erase", action="store_true", help="erase the stored statistics (asks first)"
     )
 
-    led = _add(sub, "led", "switch the status LED on or off", run_led)
-    led.add_argument("state", choices=("on", "off"), help="switch the LED on or off")
+    led = _add(sub, "led", "show the status LED, or switch it on or off", run_led)
+    led.add_argument(
+        "state", nargs="?", choices=("on", "off"), help="switch the LED (omit: show it)"
+    )
 
-    alias = _add(sub, "alias", "rename a device or one strip outlet", run_alias, outlet=True)
-    alias.add_argument("new_name", metavar="NEW_NAME", help="the new name (quote spaces)")
+    alias = _add(
+        sub, "alias", "show or change the name of a device or strip outlet", run_alias, outlet=True
+    )
+    alias.add_argument(
+        "new_name", nargs="?", metavar="NEW_NAME", help="the new name (quote spaces; omit: show it)"
+    )
+    alias.set_defaults(late_positional="new_name")
 
     clock = _add(sub, "time", "show the device clock, or set it from this computer", run_time)
     clock.add_argument("sync", nargs="?", choices=("sync",), help="set the device clock")
@@ -240,6 +248,8 @@ def run_switch(args: Namespace) -> int:
 
 def run_led(args: Namespace) -> int:
     target = resolve(args.host)
+    if args.state is None:
+        return _show_led(args, target)
     on = args.state == "on"
 
     async def action(client: DeviceClient) -> None:
@@ -253,8 +263,35 @@ def run_led(args: Namespace) -> int:
     return 0
 
 
+def _show_led(args: Namespace, target: Target) -> int:
+    info = run_on(args, target, lambda client: client.get_sysinfo())
+    if args.json:
+        print_json({"host": target.host, "port": target.port, "led": info.led_on})
+    else:
+        stdout().print(f"{describe_target(target, None, info)}: LED {on_off(info.led_on)}")
+    return 0
+
+
+def _show_alias(args: Namespace, target: Target) -> int:
+    async def action(client: DeviceClient) -> tuple[OutletInfo | None, SysInfo]:
+        outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
+        return outlet, client.sysinfo or await client.get_sysinfo()
+
+    outlet, info = run_on(args, target, action)
+    alias = outlet.alias if outlet is not None else info.alias
+    if args.json:
+        ref = outlet_ref(outlet)
+        print_json({"host": target.host, "port": target.port, "outlet": ref, "alias": alias})
+    else:
+        where = safe(target.label) + (f" outlet {outlet.index}" if outlet else "")
+        stdout().print(f"{where}: [bold]{safe(alias)}[/]")
+    return 0
+
+
 def run_alias(args: Namespace) -> int:
     target = resolve(args.host)
+    if args.new_name is None:
+        return _show_alias(args, target)
     name = args.new_name.strip()
     if not name:
         raise UsageError("the new name is empty")

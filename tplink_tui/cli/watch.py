@@ -1,8 +1,9 @@
 """``watch``: one line per reading from the shared monitor, or JSON lines.
 
-Runs until Ctrl-C (a clean exit, code 0), or after ``--count N`` poll cycles of
-every device. An offline device is reported once per poll (with back-off) and
-does not stop the others.
+Runs until Ctrl-C, or after ``--count N`` poll cycles of every device. An offline
+device is reported once per poll (with back-off) and does not stop the others; at
+the end, a device that never answered makes the exit code 3 (unreachable). A
+reading that cannot be printed ends the watch with a one-line error, never a hang.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from ..errors import DeviceUnreachable, ProtocolError
 from ..monitor import Monitor, Snapshot, Status
 from ..recorder import start_recording
 from .common import Target, fmt, print_json, resolve, run, safe, state_dict, stdout
@@ -90,20 +92,31 @@ def snapshot_line(target: Target, snap: Snapshot) -> str:
     return "  ".join(parts)
 
 
-async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
-    """Print readings until --count is reached; False when stdout was closed."""
+class _Run:
+    """What one watch run saw: whether stdout stayed open, who answered, what broke."""
+
+    def __init__(self, targets: dict[str, Target]) -> None:
+        self.pipe_open = True
+        self.counts: dict[str, int] = dict.fromkeys(targets, 0)
+        self.answered: set[str] = set()
+        self.failure: BaseException | None = None
+
+
+async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
+    """Print readings until --count is reached, stdout closes or a reading breaks."""
     monitor = Monitor(interval=args.interval, timeout=args.timeout)
     console = stdout()
     done = asyncio.Event()
-    counts: dict[str, int] = dict.fromkeys(targets, 0)
-    pipe_open = True
+    result = _Run(targets)
+    counts = result.counts
 
     def on_snapshot(snap: Snapshot) -> None:
-        nonlocal pipe_open
         target = targets[snap.key]
-        if not pipe_open or (args.count is not None and counts[snap.key] >= args.count):
+        if not result.pipe_open or (args.count is not None and counts[snap.key] >= args.count):
             return
         counts[snap.key] += 1
+        if snap.status is Status.ONLINE:
+            result.answered.add(snap.key)
         try:
             if args.json:
                 print_json(snapshot_dict(target, snap), compact=True)
@@ -111,7 +124,11 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
                 console.print(snapshot_line(target, snap), soft_wrap=True)
         except BrokenPipeError:
             # The reader went away (watch ... | head): stop quietly.
-            pipe_open = False
+            result.pipe_open = False
+            done.set()
+            return
+        except Exception as exc:  # never leave the watch hanging on a dead subscriber
+            result.failure = exc
             done.set()
             return
         if args.count is not None and all(n >= args.count for n in counts.values()):
@@ -130,7 +147,7 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> bool:
         await monitor.stop()
         if recorder is not None:
             recorder.close()
-    return pipe_open
+    return result
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -142,12 +159,19 @@ def run_watch(args: argparse.Namespace) -> int:
     for text in args.hosts:
         target = resolve(text)
         targets.setdefault(target.address, target)
+    result = _Run(targets)
     try:
-        pipe_open = run(_watch(args, targets))
+        result = run(_watch(args, targets))
     except KeyboardInterrupt:
         return 0
-    if not pipe_open:
+    if not result.pipe_open:
         # Python flushes stdout at exit; point it at /dev/null so that is quiet too.
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if result.failure is not None:
+        raise ProtocolError(f"watch stopped: a reading could not be shown: {result.failure}")
+    silent = [t.address for key, t in targets.items() if key not in result.answered]
+    if silent:
+        raise DeviceUnreachable(f"{', '.join(silent)}: never answered during the watch")
     return 0

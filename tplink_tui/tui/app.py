@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Switch
 
@@ -30,6 +31,7 @@ from ..store.history import HistoryStore, HistoryUnavailable
 from ..transport import DEFAULT_PORT
 from .actions import DeviceActions
 from .commands import DeviceCommands
+from .safe import TOAST_LIMIT, plain
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .state import WHOLE_DEVICE, DeviceView, Pending
@@ -174,6 +176,28 @@ class TplinkApp(DeviceActions):
 
     def prepare(self) -> None:
         """Hook for subclasses (the demo starts its simulated home here)."""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast is plain, safe text: device text in it is data, never markup.
+
+        So an alias holding ``[/]`` cannot crash the app and ``[@click=…]`` cannot
+        make a toast switch a plug. Widgets' ``notify`` ends up here too.
+        """
+        super().notify(
+            plain(message, limit=TOAST_LIMIT),
+            title=plain(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # -- history -------------------------------------------------------------------------
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+from textual.markup import escape
+
+from .safe import plain
 
 if TYPE_CHECKING:
     from .app import TplinkApp
@@ -19,8 +23,8 @@ class DeviceCommands(Provider):
         entries = []
         for view in app.views.values():
             model = view.sysinfo.model_family if view.sysinfo else ""
-            detail = " · ".join(p for p in (view.room, model, view.status.value) if p)
-            entries.append((view.key, f"Device: {view.name}", detail))
+            detail = " · ".join(plain(p) for p in (view.room, model, view.status.value) if p)
+            entries.append((view.key, f"Device: {plain(view.name)}", detail))
         return entries
 
     def _select(self, key: str) -> None:
@@ -29,11 +33,26 @@ class DeviceCommands(Provider):
 
     async def discover(self) -> Hits:
         for key, title, detail in self._entries():
-            yield DiscoveryHit(title, partial(self._select, key), help=detail)
+            yield DiscoveryHit(Content(title), partial(self._select, key), help=escape(detail))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for key, title, detail in self._entries():
             score = matcher.match(f"{title} {detail}")
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._select, key), help=detail)
+                yield Hit(
+                    score,
+                    _highlight(title, matcher),
+                    partial(self._select, key),
+                    help=escape(detail),
+                )
+
+
+def _highlight(candidate: str, matcher: Matcher) -> Content:
+    """``Matcher.highlight`` without its markup parsing (device names are data)."""
+    content = Content(candidate)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
+    for offset in offsets:
+        if not candidate[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

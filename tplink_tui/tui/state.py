@@ -6,6 +6,7 @@ pending toggles, offline timers) are plain code that tests can check directly.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -107,8 +108,10 @@ class DeviceView:
 
 
 def format_power(watts: float | None) -> str:
-    if watts is None:
+    if watts is None or not math.isfinite(watts):
         return "—"
+    if abs(watts) >= 1e6:
+        return f"{watts:.2g} W"  # an absurd reading stays one short cell
     if watts >= 1000:
         return f"{watts / 1000:.2f} kW"
     return f"{watts:.1f} W"

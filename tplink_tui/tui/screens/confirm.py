@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from ..safe import text as safe_text
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -30,7 +32,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Label(safe_text(self.question, limit=200))
             with Horizontal():
                 yield Button("Cancel (n)", id="no")
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")

@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
+from ..safe import text as safe_text
+
 
 class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
     """Dismisses with (minutes, turn_on) or None."""
@@ -29,7 +31,7 @@ class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Timer for {self.target}")
+            yield Label(safe_text(f"Timer for {self.target}", limit=200))
             with RadioSet(id="countdown-action"):
                 yield RadioButton("Turn off", value=self.currently_on, id="act-off")
                 yield RadioButton("Turn on", value=not self.currently_on, id="act-on")

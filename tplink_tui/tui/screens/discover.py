@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar
 
 from ...discovery import DiscoveredDevice, DiscoveryResult, discover
 from ...errors import TplinkError
+from ..safe import text as safe_text
 
 Scanner = Callable[[str, int, float], Awaitable[DiscoveryResult]]
 
@@ -88,7 +89,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
             return
         progress = self.query_one(ProgressBar)
         progress.update(progress=0)
-        status.update(f"Scanning {target}:{port_text} for {self.timeout:g} s…")
+        status.update(safe_text(f"Scanning {target}:{port_text} for {self.timeout:g} s…"))
         task = asyncio.ensure_future(self.scanner(target, int(port_text), self.timeout))
         steps = 20
         for step in range(steps):
@@ -99,10 +100,10 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         try:
             result = await task
         except TplinkError as exc:
-            status.update(f"Scan failed: {exc}")
+            status.update(safe_text(f"Scan failed: {exc}", limit=300))
             return
         except OSError as exc:
-            status.update(f"Scan failed: {exc.strerror or exc}")
+            status.update(safe_text(f"Scan failed: {exc.strerror or exc}", limit=300))
             return
         progress.update(progress=100)
         self.found = result.devices
@@ -117,11 +118,11 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
             )
             saved = "yes" if (found.host, found.port) in self.known else ""
             table.add_row(
-                found.host,
+                safe_text(found.host),
                 str(found.port),
-                info.model_family,
-                info.alias,
-                info.mac,
+                safe_text(info.model_family),
+                safe_text(info.alias),
+                safe_text(info.mac),
                 state,
                 saved,
                 key=f"{found.host}:{found.port}",
@@ -133,7 +134,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         if result.invalid:
             notes.append(f"{len(result.invalid)} invalid repl(ies) skipped.")
         notes.append("enter adds the highlighted device, ctrl+a adds all new ones.")
-        status.update(" ".join(notes))
+        status.update(safe_text(" ".join(notes), limit=None))
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -8,6 +8,7 @@ itself (about a month of days, and months of this year).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from ...devices.client import DeviceClient
 from ...devices.models import EnergyStat
 from ...errors import TplinkError
 from ...store.history import HistoryStore
+from ..safe import text as safe_text
 
 BAR_WIDTH = 40
 HISTORY_DAYS = 30
@@ -86,9 +88,10 @@ def bar_table(title: str, stats: list[EnergyStat], label: str) -> Table:
     table.add_column(label, style="dim", no_wrap=True)
     table.add_column("bar", ratio=1)
     table.add_column("kWh", justify="right", no_wrap=True)
-    top = max((s.energy_kwh for s in stats), default=0.0)
+    top = max((s.energy_kwh for s in stats if math.isfinite(s.energy_kwh)), default=0.0)
     for stat in stats:
-        width = round(stat.energy_kwh / top * BAR_WIDTH) if top > 0 else 0
+        finite = math.isfinite(stat.energy_kwh)
+        width = round(stat.energy_kwh / top * BAR_WIDTH) if top > 0 and finite else 0
         name = f"{stat.year}-{stat.month:02d}" + (f"-{stat.day:02d}" if stat.day else "")
         table.add_row(name, Text("█" * width, style="green"), f"{stat.energy_kwh:.3f}")
     if not stats:
@@ -117,7 +120,7 @@ class EnergyScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Label(f"Energy — {self.device_name}", id="energy-title")
+            yield Label(safe_text(f"Energy — {self.device_name}", limit=200), id="energy-title")
             yield Label("Reading history and the device's statistics…", id="energy-status")
             yield Static("", id="energy-ours")
             yield Static("", id="energy-days")
@@ -139,7 +142,11 @@ class EnergyScreen(ModalScreen[None]):
             )
         if report.device_error:
             self.query_one("#energy-days", Static).update(
-                Text(f"The device's statistics are unavailable: {report.device_error}", "red")
+                safe_text(
+                    f"The device's statistics are unavailable: {report.device_error}",
+                    "red",
+                    limit=300,
+                )
             )
             return
         year_total = sum(s.energy_kwh for s in report.device_months)

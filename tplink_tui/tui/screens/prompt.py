@@ -10,6 +10,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from ..safe import plain
+from ..safe import text as safe_text
+
 
 class PromptScreen(ModalScreen[str | None]):
     """Dismisses with the entered text, or None when cancelled."""
@@ -41,8 +44,10 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Label(safe_text(self.question, limit=200))
+            yield Input(
+                plain(self.value, limit=None), placeholder=self.placeholder, id="prompt-input"
+            )
             yield Label("", id="prompt-error")
             yield Label(self.hint or "enter to confirm, escape to cancel", classes="hint")
 
@@ -50,7 +55,7 @@ class PromptScreen(ModalScreen[str | None]):
         text = event.value.strip()
         problem = "enter a value" if not text else (self.check(text) if self.check else None)
         if problem:
-            self.query_one("#prompt-error", Label).update(problem)
+            self.query_one("#prompt-error", Label).update(safe_text(problem, limit=200))
             return
         self.dismiss(text)
 

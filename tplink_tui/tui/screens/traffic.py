@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, RichLog
 
 from ...transport import add_traffic_listener, remove_traffic_listener
+from ..safe import plain
 
 MAX_TEXT = 400
 
@@ -62,7 +63,7 @@ class TrafficScreen(ModalScreen[None]):
         line.append(time.strftime("%H:%M:%S "), style="dim")
         line.append(f"{direction} ", style="bold green" if direction == "->" else "bold cyan")
         line.append(f"{host}:{port} ", style="yellow")
-        line.append(text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…")
+        line.append(plain(text, limit=MAX_TEXT))
         self.query_one(RichLog).write(line)
 
     def action_clear(self) -> None:

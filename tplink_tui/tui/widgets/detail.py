@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static, Switch
 
 from ...monitor import Status
+from ..safe import plain
+from ..safe import text as safe_text
 from ..state import WHOLE_DEVICE, DeviceView, format_duration, format_power
 from .sparkline import PowerSparkline
 
@@ -104,7 +106,7 @@ class OutletRow(Horizontal):
             series = list(view.outlet_power.get(self.outlet, ()))
             reading = view.state.outlet_energy.get(self.outlet) if view.state else None
             power = reading.power_w if reading else None
-        set_content(self.query_one(".outlet-name", Label), Text(name, overflow="ellipsis"))
+        set_content(self.query_one(".outlet-name", Label), safe_text(name, overflow="ellipsis"))
         set_content(
             self.query_one(".outlet-power", Label), format_power(power) if view.online else "—"
         )
@@ -166,7 +168,7 @@ class DetailPane(VerticalScroll):
         info = view.sysinfo
         self.set_class(view.status is Status.OFFLINE, "-offline")
         model = f"  {info.model}" if info else ""
-        set_content(title, Text.assemble((view.name, "bold"), (model, "dim")))
+        set_content(title, Text.assemble((plain(view.name), "bold"), (plain(model), "dim")))
         set_content(self.query_one("#detail-info", Static), self._info_text(view))
         set_content(self.query_one("#power-label", Static), self._power_text(view))
         self.query_one("#power-spark", PowerSparkline).data = list(view.power)
@@ -203,7 +205,7 @@ class DetailPane(VerticalScroll):
             rows.append(("Error", snapshot.error))
         for label, value in rows:
             text.append(f"{label:<9}", style="dim")
-            text.append(f"{value}\n")
+            text.append(f"{plain(value, limit=120)}\n")
         return text
 
     def _power_text(self, view: DeviceView) -> Text:

@@ -11,6 +11,7 @@ from textual.cache import LRUCache
 from textual.widgets import DataTable
 
 from ...monitor import Status
+from ..safe import text as safe_text
 from ..state import (
     DeviceView,
     format_power,
@@ -55,9 +56,9 @@ def row_cells(view: DeviceView) -> dict[str, Text]:
     marker = {"online": "●", "connecting": "◌"}.get(view.status.value, "○")
     return {
         "status": Text(f"{marker} {status_text(view)}", style=STATUS_STYLE[view.status]),
-        "name": Text(view.name, style=f"bold {dim}".strip()),
-        "room": Text(view.room, style=dim),
-        "model": Text(info.model_family if info else "", style=dim),
+        "name": safe_text(view.name, style=f"bold {dim}".strip()),
+        "room": safe_text(view.room, style=dim),
+        "model": safe_text(info.model_family if info else "", style=dim),
         "state": Text(on, style=dim or ("green" if on == "on" or " on" in on else "")),
         "power": Text(format_power(power), style=dim, justify="right"),
         "today": Text(today_kwh_text(view), style=dim, justify="right"),
