@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
-from ..untrusted import repair_surrogates
+from ..untrusted import display, repair_surrogates
 from .config_model import (
     _DEVICE_KEYS,
     APP_NAME,
     CONFIG_ENV,
     DEFAULT_PORT,
+    MAX_JSON_DEPTH,
     SCHEMA_VERSION,
     Config,
     DeviceExists,
@@ -58,6 +59,7 @@ from .config_model import (
     parse_config,
     read_file,
     read_legacy,
+    too_deep,
 )
 
 __all__ = [
@@ -261,17 +263,29 @@ class ConfigStore:
         return config
 
     def _serialize(self, config: Config) -> bytes:
-        """The file's bytes; strings that cannot be UTF-8 (lone surrogates) are repaired."""
+        """The file's bytes; strings that cannot be UTF-8 (lone surrogates) are repaired.
+
+        Refuses (ConfigError) what the next load would refuse, such as nesting past
+        ``MAX_JSON_DEPTH``: a save must never leave a file we cannot read back.
+        """
+        problem = f"{self.path}: cannot serialize the config"
         try:
             data = config.to_dict()
             try:
                 text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-                return text.encode("utf-8")
+                payload = text.encode("utf-8")
             except UnicodeEncodeError:
                 text = json.dumps(repair_surrogates(data), indent=2, ensure_ascii=False) + "\n"
-                return text.encode("utf-8")
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise ConfigError(f"{self.path}: cannot serialize the config: {exc}") from None
+                payload = text.encode("utf-8")
+        except RecursionError:
+            raise ConfigError(f"{problem}: a value is nested too deeply") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{problem}: {display(exc)}") from None
+        if too_deep(payload):
+            raise ConfigError(
+                f"{problem}: a value is nested more than {MAX_JSON_DEPTH} levels deep"
+            )
+        return payload
 
     def _write(self, config: Config, target: Path | None = None) -> None:
         """Serialize fully first, then temp file + fsync + os.replace + fsync the folder.
@@ -374,7 +388,7 @@ class ConfigStore:
 
         def change(config: Config) -> Settings:
             data = config.settings.to_dict()
-            data.update(repair_surrogates(changes))
+            data.update(_repaired(changes, self.path))
             try:
                 config.settings = _parse_settings(data)
             except _Shape as exc:
@@ -432,6 +446,17 @@ def _validated_dict(data: dict[str, Any], path: Path) -> SavedDevice:
     """Check a device from the API; lone surrogates (``argv`` holds them for bytes that
     are not UTF-8) become U+FFFD here, before they reach the file. All else is kept."""
     try:
-        return _parse_device(repair_surrogates(data), "device")
+        return _parse_device(_repaired(data, path), "device")
     except _Shape as exc:
         raise ConfigError(f"{path}: invalid device: {exc}") from None
+
+
+def _repaired(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``repair_surrogates`` for values from the API, where nesting is not yet bounded."""
+    try:
+        repaired: dict[str, Any] = repair_surrogates(data)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: cannot serialize the config: a value is nested too deeply"
+        ) from None
+    return repaired
