@@ -216,3 +216,28 @@ def test_dashboard_under_a_pty_writes_no_device_controls(
     assert "\u202e".encode() not in raw
     assert "␛]2;PWNED".encode() in raw  # the saved name, visible
     assert "␛]52;c;UFdORUQ".encode() in raw  # the model, visible
+
+
+async def test_a_different_device_at_a_saved_address_is_flagged(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    plug = await simulator.add("hs110", "Impostor")
+    store = ConfigStore(tmp_path / "config.json")
+    store.add_device(SavedDevice("Fridge", plug.host, plug.port, mac="aa-bb-cc-00-00-01"))
+    app = make_app(tmp_path, [])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: key in app.views and app.views[key].online)
+        await select_device(app, pilot, key)
+        await wait_for(pilot, lambda: app.views[key].snapshot.identity_change is not None)  # type: ignore[union-attr]
+        messages = [n.message for n in app._notifications]
+        assert any("answers as another device" in m and "AA:BB:CC:00:00:01" in m for m in messages)
+        await pilot.pause(0.3)
+        assert "Warning  answers as" in screen_text(app)
+        accept = next(
+            c for c in app.get_system_commands(app.screen) if c.title.startswith("Accept")
+        )
+        accept.callback()
+        await wait_for(pilot, lambda: app.views[key].snapshot.identity_change is None)  # type: ignore[union-attr]
+        mac = app.views[key].sysinfo.mac  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: store.load().find(key).mac == mac)  # type: ignore[union-attr]

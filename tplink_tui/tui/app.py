@@ -8,10 +8,12 @@ monitor's per-device clients in workers, so a slow plug blocks nothing.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
@@ -22,9 +24,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Switch
 
+from ..devices.models import normalize_mac
 from ..discovery import DEFAULT_TARGET
 from ..errors import TplinkError
-from ..monitor import Monitor, Snapshot, Status
+from ..monitor import Identity, Monitor, Snapshot, Status
 from ..recorder import HistoryRecorder, start_recording
 from ..store.config import ConfigStore, SavedDevice
 from ..store.history import HistoryStore, HistoryUnavailable
@@ -245,7 +248,9 @@ class TplinkApp(DeviceActions):
         if view is None:
             view = DeviceView(key, saved.name, saved.host, saved.port, saved.room)
             self.views[key] = view
-            self.monitor.add(key, saved.host, saved.port)
+            # The saved MAC, if any: another device answering there is flagged at once.
+            expected = Identity(mac=normalize_mac(saved.mac)) if saved.mac else None
+            self.monitor.add(key, saved.host, saved.port, identity=expected)
         if self._matches(view):
             self.table.upsert(view)
         return view
@@ -258,6 +263,13 @@ class TplinkApp(DeviceActions):
             return
         view.apply(snapshot)
         self._dirty.add(snapshot.key)
+        if snapshot.identity_changed and snapshot.identity_change is not None:
+            self.notify(
+                f"{view.name} ({view.key}) {snapshot.identity_change.describe()}."
+                " Check it; ctrl+p → 'Accept the device now at …' takes it as this one.",
+                severity="warning",
+                timeout=15,
+            )
         if snapshot.status_changed and snapshot.polls > 1:
             if snapshot.status is Status.OFFLINE:
                 self.notify(f"{view.name} went offline: {snapshot.error}", severity="warning")
@@ -496,12 +508,36 @@ class TplinkApp(DeviceActions):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        for view in self.views.values():
+            if view.snapshot is not None and view.snapshot.identity_change is not None:
+                yield SystemCommand(
+                    f"Accept the device now at {view.key}",
+                    plain(f"{view.name}: {view.snapshot.identity_change.describe()}"),
+                    partial(self.accept_identity, view.key),
+                )
         for _, binding in self._visible_bindings():
             if binding.action in ("help", "quit", "back"):
                 continue
             yield SystemCommand(
                 binding.description, f"press {binding.key}", self._action_caller(binding.action)
             )
+
+    @work(group="actions")
+    async def accept_identity(self, key: str) -> None:
+        """Take the device now answering at ``key`` as the saved one (and save its MAC)."""
+        view = self.views.get(key)
+        self.monitor.accept_identity(key)
+        if view is None or view.sysinfo is None:
+            return
+        saved = self.store.find(key)
+        try:
+            if saved is not None:
+                await asyncio.to_thread(self.store.update_device, saved.name, mac=view.sysinfo.mac)
+        except TplinkError as exc:
+            self.notify(f"Not saved: {exc}", severity="warning")
+            return
+        self._dirty.add(key)
+        self.notify(f"{view.name} is now the device with MAC {view.sysinfo.mac}")
 
     def _action_caller(self, action: str) -> Callable[[], Awaitable[None]]:
         async def call() -> None:

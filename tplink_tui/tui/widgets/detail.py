@@ -201,6 +201,8 @@ class DetailPane(VerticalScroll):
                 ("LED", led),
             ]
         snapshot = view.snapshot
+        if snapshot and snapshot.identity_change is not None:
+            rows.append(("Warning", snapshot.identity_change.describe()))
         if snapshot and snapshot.status is Status.OFFLINE and snapshot.error:
             rows.append(("Error", snapshot.error))
         for label, value in rows:
