@@ -350,7 +350,7 @@ def test_interactive_confirmation(
     plug = home["hs110"]
     monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
     code, out, err = cli(capsys, "reboot", addr(plug))
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # a refused confirmation is a usage error (issue 11)
     assert "Reboot" in err and "cancelled" in err.strip().splitlines()[-1]
     assert plug.booting is False
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
