@@ -273,7 +273,9 @@ class DeviceClient:
             for outlet in sysinfo.children:
                 if outlet.id in shared:
                     continue  # whose reading would it be? none, rather than a wrong one
-                reading = self._reading_or_none(await self._outlet_realtime(outlet.id))
+                reply = await self._outlet_realtime(outlet.id)
+                self._check_slot(reply, outlet)
+                reading = self._reading_or_none(reply)
                 if reading is not None:
                     outlet_energy[outlet.index] = reading
         return DeviceState(sysinfo, energy, outlet_energy, time.time())
@@ -291,13 +293,33 @@ class DeviceClient:
         self._check(reply, asked)
         return reply
 
+    def _check_slot(self, reply: dict[str, Any], outlet: OutletInfo) -> None:
+        """A strip meter names its outlet (``slot_id``): another outlet's is a stray reply.
+
+        Both conventions seen are accepted: the position in ``children`` and the
+        number in the id's last two digits (HS300: the same)."""
+        body = reply.get("emeter")
+        result = body.get("get_realtime") if isinstance(body, dict) else None
+        slot = result.get("slot_id") if isinstance(result, dict) else None
+        if not isinstance(slot, int) or isinstance(slot, bool) or slot == outlet.index:
+            return
+        if outlet.short_id.isdigit() and slot == int(outlet.short_id):
+            return
+        self.connection.abort()
+        raise ProtocolError(
+            f"{self.address}: a reading for outlet slot {slot} came in answer to outlet"
+            f" {outlet.index}: it belongs to another request (connection dropped)"
+        )
+
     def _reading_or_none(self, reply: dict[str, Any]) -> EnergyReading | None:
         try:
-            return parse_realtime(self._part(reply, "emeter", "get_realtime"))
+            result = self._part(reply, "emeter", "get_realtime")  # errors name the address
         except DeviceError as exc:
             if exc.err_code == MODULE_NOT_SUPPORTED:
                 return None
             raise
+        try:
+            return parse_realtime(result)
         except ProtocolError as exc:
             raise ProtocolError(f"{self.address}: {exc}") from None
 
@@ -393,6 +415,8 @@ class DeviceClient:
     async def energy(self, outlet: OutletSpec = None) -> EnergyReading:
         self._require_meter(self.sysinfo or await self.get_sysinfo())
         reply = await self.query(catalog.realtime(), outlet)
+        if outlet is not None:
+            self._check_slot(reply, await self.resolve_outlet(outlet))
         return parse_realtime(self._part(reply, "emeter", "get_realtime"))
 
     async def day_stats(self, year: int, month: int, outlet: OutletSpec = None) -> list[EnergyStat]:

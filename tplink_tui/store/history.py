@@ -18,7 +18,9 @@ reset: that step adds the new value (the energy since the reset), never a negati
 
 Writing goes through ``HistoryWriter`` (a thread with batched transactions). A bad,
 locked or newer database raises ``HistoryUnavailable``; the file is never deleted
-or overwritten.
+or overwritten. ``HistoryStore(..., background=True)`` (the dashboard) never waits
+on a lock at construction: it keeps trying on a thread, and queries (which front
+ends run on worker threads) wait until it is open.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Literal, NamedTuple
 from .history_db import (
     SCHEMA_VERSION,
     WHOLE_DEVICE,
+    HistoryLocked,
     HistoryUnavailable,
     Reading,
     SeriesCache,
@@ -45,10 +48,11 @@ from .history_db import (
     default_history_path,
     insert_readings,
 )
-from .history_writer import HistoryWriter
+from .history_writer import OPEN_WAIT, RETRY_MAX, HistoryWriter
 
 __all__ = [
     "SCHEMA_VERSION",
+    "HistoryLocked",
     "HistoryRow",
     "HistoryStore",
     "HistoryUnavailable",
@@ -244,23 +248,71 @@ class HistoryStore:
         retention: Retention | None = None,
         max_gap: float = 120.0,
         timeout: float = 5.0,
+        background: bool = False,
     ) -> None:
         """Open or create the database; HistoryUnavailable if it cannot be used.
 
         ``max_gap``: readings further apart than this many seconds are not joined
         when integrating power (the device was offline or not polled).
+        ``background``: a locked database is not an error but opened on a thread
+        as soon as it is free (``wait_open``); a query waits for that, so make
+        queries off the UI thread. Other problems still raise here, at once.
         """
         self.path = Path(path) if path is not None else default_history_path()
         self.retention = retention or Retention()
         self.max_gap = max_gap
         self.timeout = timeout
-        self._conn = connect(self.path, timeout=timeout)
         self._lock = threading.Lock()
         self._cache = SeriesCache()
+        self._opened = threading.Event()
+        self._closing = threading.Event()
+        self._conn: sqlite3.Connection | None = None
+        self.error: HistoryUnavailable | None = None
+        try:
+            self._conn = connect(
+                self.path, timeout=timeout, open_timeout=OPEN_WAIT if background else None
+            )
+        except HistoryLocked as exc:
+            if not background:
+                raise
+            self.error = exc
+            threading.Thread(target=self._open_later, name="history-open", daemon=True).start()
+        else:
+            self._opened.set()
+
+    def _open_later(self) -> None:
+        delay = 0.1
+        while not self._closing.wait(delay):
+            try:
+                conn = connect(self.path, timeout=self.timeout, open_timeout=OPEN_WAIT)
+            except HistoryLocked:
+                delay = min(RETRY_MAX, delay * 2)
+                continue
+            except HistoryUnavailable as exc:
+                self.error = exc
+                break
+            with self._lock:
+                if self._closing.is_set():
+                    conn.close()
+                else:
+                    self._conn, self.error = conn, None
+            break
+        self._opened.set()  # open, failed or closed: waiters look at _conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None and not self._closing.is_set()
+
+    def wait_open(self, timeout: float | None = None) -> bool:
+        """Wait (off the UI thread) until a background open is done; True if open."""
+        self._opened.wait(timeout)
+        return self.is_open
 
     def close(self) -> None:
+        self._closing.set()
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -274,7 +326,10 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        if self._conn is None and not self.wait_open():
+            raise self.error or HistoryUnavailable(f"{self.path}: history unavailable: closed")
         with self._lock:
+            assert self._conn is not None
             try:
                 yield self._conn
             except sqlite3.Error as exc:

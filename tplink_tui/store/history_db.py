@@ -14,6 +14,7 @@ Storage choices, for size (a year of 200 devices must stay small):
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -32,8 +33,33 @@ WHOLE_DEVICE = -1
 """The outlet value stored for readings of the whole device (API: None)."""
 
 
+log = logging.getLogger(__name__)
+
+
 class HistoryUnavailable(ConfigError):
     """The history database cannot be opened, read or written (bad, locked, newer)."""
+
+
+class HistoryLocked(HistoryUnavailable):
+    """Another process holds the database lock: worth trying again later."""
+
+
+class ImplausibleReading(ValueError):
+    """A finite value no plug can measure (e.g. 1e300 W): the row is not stored."""
+
+
+# Physical bounds for one reading of one plug, outlet or whole strip. A plug or strip
+# is rated at most 16 A (EU) / 15 A (US) at 100-240 V, i.e. about 3.7 kW: 4 kW
+# leaves margin, and a small negative power is meter noise near zero. 300 V is far
+# above any mains (240 V + 10 %) yet below what a glitch gives; 20 A is over every
+# plug rating; 1e6 kWh is 4 kW without a pause for 28 years. Outside: not a reading.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "power_w": (-1.0, 4_000.0),
+    "voltage_v": (0.0, 300.0),
+    "current_a": (0.0, 20.0),
+    "total_kwh": (0.0, 1e6),
+}
+_TS_MS_MAX = 2**62  # far beyond any date; keeps every value a 64-bit SQLite integer
 
 
 class Reading(NamedTuple):
@@ -104,7 +130,9 @@ def _describe(path: Path, exc: BaseException) -> HistoryUnavailable:
     text = str(exc)
     low = text.lower()
     if "locked" in low or "busy" in low:
-        why = "locked by another process; try again later"
+        return HistoryLocked(
+            f"{path}: history unavailable: locked by another process; try again later"
+        )
     elif "not a database" in low or "malformed" in low or "corrupt" in low:
         why = f"the file is damaged or not a history database ({text}); it was left untouched"
     elif "readonly" in low or "read-only" in low:
@@ -118,8 +146,13 @@ def _describe(path: Path, exc: BaseException) -> HistoryUnavailable:
     return HistoryUnavailable(f"{path}: history unavailable: {why}")
 
 
-def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+def connect(
+    path: Path, timeout: float = 5.0, *, open_timeout: float | None = None
+) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the database; HistoryUnavailable if impossible.
+
+    ``open_timeout``: how long opening waits on a lock (HistoryLocked after it);
+    later statements wait up to ``timeout``.
 
     WAL lets the dashboard read while the writer thread writes; synchronous=FULL
     makes each committed batch durable, and SQLite's journal guarantees that a
@@ -132,7 +165,12 @@ def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
             f"{path}: history unavailable: cannot create its folder ({exc.strerror})"
         ) from None
     try:
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            path,
+            timeout=timeout if open_timeout is None else open_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     except sqlite3.Error as exc:
         raise _describe(path, exc) from None
     try:
@@ -142,6 +180,8 @@ def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
             raise HistoryUnavailable(f"{path}: history unavailable: cannot use WAL mode ({mode})")
         conn.execute("PRAGMA synchronous=FULL")
         _migrate(conn, path)
+        if open_timeout is not None:
+            conn.execute(f"PRAGMA busy_timeout = {max(0, round(timeout * 1000))}")
     except sqlite3.Error as exc:
         conn.close()
         raise _describe(path, exc) from None
@@ -200,28 +240,38 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 # --------------------------------------------------------------------------- rows
 
 
-def _milli(value: Any) -> int | None:
+def _milli(value: Any, name: str, kilo: bool = False) -> int | None:
+    """The value in milli-units; None for no reading (None, NaN, infinite)."""
     if value is None:
         return None
     number = float(value)
     if not math.isfinite(number):
         return None
-    return round(number * 1000)
+    low, high = BOUNDS[name]
+    if not low <= number <= high:
+        raise ImplausibleReading(f"{name} = {number:.6g} is outside {low:g}..{high:g}")
+    return round(number * 1000 * 1000) if kilo else round(number * 1000)
 
 
 def to_row(reading: Reading) -> tuple[int, int, int | None, int | None, int | None, int | None]:
-    """(outlet, ts_ms, mW, mV, mA, mWh) for a reading; ValueError/TypeError if not numbers."""
+    """(outlet, ts_ms, mW, mV, mA, mWh) for a reading; ValueError/TypeError if not numbers.
+
+    ``ImplausibleReading`` (a ValueError) when a finite value is outside ``BOUNDS``:
+    a meter that reports 1e300 W is broken, so nothing of that reading is kept.
+    """
     outlet = WHOLE_DEVICE if reading.outlet is None else int(reading.outlet)
     ts = float(reading.ts)
-    if not math.isfinite(ts):
-        raise ValueError("timestamp is not finite")
+    if not math.isfinite(ts) or not -_TS_MS_MAX < ts * 1000 < _TS_MS_MAX:
+        raise ValueError("timestamp is not a usable time")
+    if not -_TS_MS_MAX < outlet < _TS_MS_MAX:
+        raise ValueError("outlet number out of range")
     return (
         outlet,
         round(ts * 1000),
-        _milli(reading.power_w),
-        _milli(reading.voltage_v),
-        _milli(reading.current_a),
-        _milli(None if reading.total_kwh is None else float(reading.total_kwh) * 1000),
+        _milli(reading.power_w, "power_w"),
+        _milli(reading.voltage_v, "voltage_v"),
+        _milli(reading.current_a, "current_a"),
+        _milli(reading.total_kwh, "total_kwh", kilo=True),
     )
 
 
@@ -230,6 +280,14 @@ class SeriesCache:
 
     def __init__(self) -> None:
         self.ids: dict[tuple[str, int], int] = {}
+        self.warned: set[str] = set()  # devices whose implausible readings were logged
+
+    def implausible(self, device: str, reason: ImplausibleReading) -> None:
+        """Log a dropped reading once per device: a broken meter reports every poll."""
+        if device in self.warned or len(self.warned) >= 10_000:
+            return
+        self.warned.add(device)
+        log.warning("history: %s reports %s; such readings are not stored", device, reason)
 
     def resolve(
         self, conn: sqlite3.Connection, keys: Iterable[tuple[str, int]], pending: dict
@@ -249,14 +307,19 @@ def insert_readings(
 ) -> tuple[int, int]:
     """Insert readings in one transaction; returns (rows written, readings skipped).
 
-    Readings without any measurement, or with values that are not numbers, are
-    skipped rather than failing the whole batch.
+    Readings without any measurement, with values that are not numbers or outside
+    ``BOUNDS`` are skipped (the latter logged once per device), never failing
+    their batch-mates.
     """
     rows: list[tuple[str, tuple[int, int, Any, Any, Any, Any]]] = []
     skipped = 0
     for reading in readings:
         try:
             row = to_row(reading)
+        except ImplausibleReading as exc:
+            cache.implausible(str(reading.device), exc)
+            skipped += 1
+            continue
         except (TypeError, ValueError, OverflowError):
             skipped += 1
             continue

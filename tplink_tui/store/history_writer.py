@@ -5,6 +5,10 @@ once (no lock, no I/O), so neither the UI nor the polling loop ever waits on the
 disk. A thread wakes every ``batch_interval`` seconds (sooner when ``batch_size``
 readings are waiting) and writes each batch in one transaction. A process killed
 at any moment therefore loses at most the readings not yet committed.
+
+A database locked by another process does not hold up the caller either: the
+constructor tries once without waiting, and on a lock the thread keeps trying in
+the background while readings queue up (bounded by ``max_queue``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .history_db import (
+    HistoryLocked,
     HistoryUnavailable,
     Reading,
     SeriesCache,
@@ -30,6 +35,10 @@ from .history_db import (
 )
 
 log = logging.getLogger(__name__)
+
+OPEN_WAIT = 0.05
+"""Seconds an open waits on a lock before trying again later (never on the caller)."""
+RETRY_MAX = 2.0
 
 
 class _Marker:
@@ -56,6 +65,9 @@ class HistoryWriter:
     ) -> None:
         """Open the database now (HistoryUnavailable if it cannot be used) and start.
 
+        A locked database is not an error: it is opened in the background (see
+        ``opened``), and ``error`` holds the lock message meanwhile.
+
         ``on_error`` is called from the writer thread when a batch cannot be written
         (the batch is dropped, later batches are tried again); ``on_commit`` with the
         running count of rows committed, after each transaction.
@@ -69,7 +81,16 @@ class HistoryWriter:
         self.committed = 0
         self.dropped = 0
         self.error: HistoryUnavailable | None = None
-        self._conn = connect(self.path, timeout=timeout)
+        self.timeout = timeout
+        self.opened = threading.Event()  # set once the database is open
+        self._closing = threading.Event()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._conn = connect(self.path, timeout=timeout, open_timeout=OPEN_WAIT)
+            self.opened.set()
+        except HistoryLocked as exc:
+            self.error = exc
+            log.warning("%s; recording starts when it is free", exc)
         self._cache = SeriesCache()
         self._queue: collections.deque[Reading | _Marker] = collections.deque()
         self._wake = threading.Event()
@@ -122,9 +143,10 @@ class HistoryWriter:
         marker = _Marker(stop=True)
         self._queue.append(marker)
         self._closed = True
+        self._closing.set()
         self._wake.set()
         self._thread.join(timeout)
-        if not self._thread.is_alive():
+        if not self._thread.is_alive() and self._conn is not None:
             self._conn.close()
 
     def __enter__(self) -> HistoryWriter:
@@ -140,7 +162,38 @@ class HistoryWriter:
 
     # ---- writer thread
 
+    def _open_later(self) -> bool:
+        """Try to open a locked database until it works, fails otherwise, or we close."""
+        delay = 0.1
+        while not self._closing.wait(delay):
+            try:
+                self._conn = connect(self.path, timeout=self.timeout, open_timeout=OPEN_WAIT)
+            except HistoryLocked:
+                delay = min(RETRY_MAX, delay * 2)
+                continue
+            except HistoryUnavailable as exc:
+                self._fail(exc, 0)
+                return False
+            self.error = None
+            self.opened.set()
+            log.info("%s: history database open", self.path)
+            return True
+        return False
+
+    def _discard_queue(self) -> None:
+        """The database never opened: drop what was queued, release flush() waiters."""
+        while self._queue:
+            item = self._queue.popleft()
+            if isinstance(item, _Marker):
+                item.done.set()
+            else:
+                self.dropped += 1
+
     def _run(self) -> None:
+        if self._conn is None and not self._open_later():
+            self._discard_queue()
+            self._closed = True
+            return
         stop = False
         while not stop:
             self._wake.wait(self.batch_interval)
@@ -161,7 +214,7 @@ class HistoryWriter:
             self._write(batch)
 
     def _write(self, batch: list[Reading]) -> None:
-        if not batch:
+        if not batch or self._conn is None:
             return
         for attempt in range(3):
             try:
