@@ -102,7 +102,8 @@ def decode_json(plaintext: bytes) -> dict[str, Any]:
         raise ProtocolError(f"reply is not usable JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"reply is JSON {type(value).__name__}, expected an object")
-    if untrusted.may_hold_surrogates(plaintext):
+    # One search in the common case (no escapes at all), the exact check otherwise.
+    if b"\\u" in plaintext and untrusted.may_hold_surrogates(plaintext):
         try:
             value = untrusted.repair_surrogates(value)
         except RecursionError:

@@ -201,11 +201,20 @@ class DeviceClient:
             self._check(reply, asked)
         return reply
 
+    def _drop_connection(self) -> None:
+        """Abort the socket at once: nothing more read from it can be trusted.
+
+        Synchronous, so no other task can send on it first. (A stand-in connection
+        without ``abort``, as tests use, has no socket to drop.)"""
+        abort = getattr(self.connection, "abort", None)
+        if abort is not None:
+            abort()
+
     def _check(self, reply: dict[str, Any], asked: Expected) -> None:
         """Refuse (and drop the connection on) a reply that answers another request."""
         foreign = foreign_part(reply, asked)
         if foreign is not None:
-            self.connection.abort()
+            self._drop_connection()
             raise ProtocolError(
                 f"{self.address}: the reply holds {foreign}: it belongs to another"
                 " request (connection dropped)"
@@ -305,7 +314,7 @@ class DeviceClient:
             return
         if outlet.short_id.isdigit() and slot == int(outlet.short_id):
             return
-        self.connection.abort()
+        self._drop_connection()
         raise ProtocolError(
             f"{self.address}: a reading for outlet slot {slot} came in answer to outlet"
             f" {outlet.index}: it belongs to another request (connection dropped)"

@@ -116,7 +116,8 @@ class SysInfo:
     @property
     def duplicate_ids(self) -> frozenset[str]:
         """Child ids reported by more than one outlet: never safe to switch through."""
-        if len(self.children) < 2:
+        ids = {child.id for child in self.children}
+        if len(ids) == len(self.children):
             return frozenset()
         counts = Counter(child.id for child in self.children)
         return frozenset(i for i, n in counts.items() if n > 1)
