@@ -4,15 +4,7 @@ and the edges a new user hits (confirmation, --timeout, typos, watch)."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import pty
-import select
-import struct
-import subprocess
-import sys
-import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +12,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import addr, cli, cli_json, error_line
+from pty_run import run_on_pty
 from test_smartplug import ThreadedDevice
 from test_smartplug import run as serve_state
 from wire_fakes import FakeState, hs110_v1, old_meter, refusing_port
@@ -40,45 +33,9 @@ def fake(state: FakeState) -> Iterator[ThreadedDevice]:
     yield from serve_state(state)
 
 
-def run_pty(
-    *argv: str, env: dict[str, str], answer: bytes = b"", seconds: float = 20
-) -> tuple[int, bytes]:
-    """Run tplink-tui with stdin/stdout/stderr on a pseudo-terminal; (exit code, raw bytes)."""
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tplink_tui", *argv],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env={**env, "TERM": "xterm-256color"},
-        close_fds=True,
-    )
-    os.close(child)
-    out = b""
-    if answer:
-        time.sleep(1.0)
-        os.write(main, answer)
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(main, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        code = proc.wait(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
+def run_pty(*argv: str, answer: bytes = b"") -> tuple[int, bytes]:
+    """Run tplink-tui with stdin, stdout and stderr on a pseudo-terminal."""
+    code, out, _ = run_on_pty(argv, interactive=True, answer=answer, timeout=20)
     return code, out
 
 
@@ -123,7 +80,7 @@ def test_hostile_device_text_never_reaches_the_terminal(
     full = [*argv[: verb_at + 1]]
     full += ["-t", addr(hostile_strip)] if argv[verb_at] == "send" else [addr(hostile_strip)]
     full += argv[verb_at + 1 :]
-    code, raw = run_pty(*full, env=dict(os.environ))
+    code, raw = run_pty(*full)
     assert code == 0, raw[-2000:]
     assert_no_controls(raw)
     assert b"Traceback" not in raw
@@ -163,7 +120,7 @@ def test_lone_surrogate_alias_is_no_traceback(capsys: pytest.CaptureFixture[str]
 
 def test_declining_a_confirmation_exits_2(sim_thread: ThreadedSimulator) -> None:
     plug = sim_thread.add("hs110", "Fridge")
-    code, raw = run_pty("reboot", addr(plug), env=dict(os.environ), answer=b"n\r")
+    code, raw = run_pty("reboot", addr(plug), answer=b"n\r")
     assert code == 2, raw
     assert b"cancelled, nothing was sent" in raw
     assert not plug.booting

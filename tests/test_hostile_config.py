@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
 import subprocess
 import sys
 import textwrap
@@ -22,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pty_run
 import pytest
 from cli_helpers import cli, error_line
 
@@ -78,37 +77,8 @@ def run(argv: list[str | bytes], cfg: Path, timeout: float = 60.0) -> tuple[int,
 
 def run_on_pty(argv: list[str], cfg: Path, timeout: float = 30.0) -> tuple[int, bytes, bytes]:
     """``tplink-tui ARGV`` with stdout on a pseudo-terminal (rich styles it), stderr piped."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "TPLINK_TUI_CONFIG": str(cfg), "TERM": "xterm-256color"}
-    env.update(COLUMNS="220", LINES="50")
-    env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(
-        [*PROG, *argv], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=slave,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    os.close(slave)
-    out = bytearray()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))[1]
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return int(proc.returncode), bytes(out), err
+    env = {"TPLINK_TUI_CONFIG": str(cfg), "COLUMNS": "220"}
+    return pty_run.run_on_pty(argv, env=env, timeout=timeout)
 
 
 def clean(raw: bytes, *, tty: bool = False) -> str:

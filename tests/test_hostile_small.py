@@ -8,8 +8,6 @@ colour codes (SGR), no control byte, C1 control or bidi override may remain.
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import select
 import shutil
@@ -24,6 +22,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import addr, cli, cli_json, error_line
+from pty_run import run_on_pty
 from wire_fakes import hs100
 
 from tplink_tui import SmartPlug, codec
@@ -51,43 +50,6 @@ def assert_terminal_clean(raw: bytes) -> str:
     bad = _FORBIDDEN.search(plain)
     assert bad is None, f"control character {bad.group()!r} in {plain!r}"
     return plain
-
-
-def run_on_pty(argv: list[str], timeout: float = 30.0) -> tuple[int, bytes, bytes]:
-    """Run ``tplink-tui ARGV`` with stdout on a pseudo-terminal and stderr on a pipe."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "50"}
-    env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tplink_tui", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    os.close(slave)
-    out = bytearray()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                continue  # drain what is left, then EIO ends the loop
-        err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))[1]
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return int(proc.returncode), bytes(out), err
 
 
 # -- 1. discover --target must be an IPv4 address -----------------------------------------------

@@ -7,18 +7,13 @@ as visible data, crash nothing and never reach the terminal as control bytes.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 from typing import Any
 
+from pty_run import open_terminal, read_for
 from rich.text import Text
 from test_tui_app import SIZE, make_app, wait_for
 from test_tui_app import select as select_device
@@ -156,22 +151,6 @@ async def test_hostile_discovery_answer_is_plain_and_can_be_added(
         assert saved is not None and saved.name == HOSTILE  # stored exactly: it is data
 
 
-def _read_pty(fd: int, seconds: float) -> bytes:
-    out = b""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
-
-
 def test_dashboard_under_a_pty_writes_no_device_controls(
     sim_thread: ThreadedSimulator, tmp_path: Path
 ) -> None:
@@ -188,8 +167,7 @@ def test_dashboard_under_a_pty_writes_no_device_controls(
         "COLUMNS": "120",
         "LINES": "36",
     }
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    main, child = open_terminal(36, 120)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tplink_tui"],
         stdin=child,
@@ -201,9 +179,9 @@ def test_dashboard_under_a_pty_writes_no_device_controls(
     )
     os.close(child)
     try:
-        raw = _read_pty(main, 6.0)
+        raw = read_for(main, 6.0)
         os.write(main, b"q")
-        raw += _read_pty(main, 3.0)
+        raw += read_for(main, 3.0)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
