@@ -8,8 +8,10 @@ as visible data, crash nothing and never reach the terminal as control bytes.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,12 @@ from rich.text import Text
 from test_tui_app import SIZE, make_app, wait_for
 from test_tui_app import select as select_device
 
+from tplink_tui.monitor import Monitor
 from tplink_tui.simulator import Simulator
 from tplink_tui.simulator.threaded import ThreadedSimulator
 from tplink_tui.store.config import ConfigStore, SavedDevice
+from tplink_tui.store.history import HistoryStore
+from tplink_tui.tui.app import TplinkApp
 from tplink_tui.tui.screens.confirm import ConfirmScreen
 from tplink_tui.tui.screens.countdown import CountdownScreen
 from tplink_tui.tui.screens.prompt import PromptScreen
@@ -219,3 +224,29 @@ async def test_a_different_device_at_a_saved_address_is_flagged(
         await wait_for(pilot, lambda: app.views[key].snapshot.identity_change is None)  # type: ignore[union-attr]
         mac = app.views[key].sysinfo.mac  # type: ignore[union-attr]
         await wait_for(pilot, lambda: store.load().find(key).mac == mac)  # type: ignore[union-attr]
+
+
+async def test_a_locked_history_does_not_freeze_the_dashboard_start(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    plug = await simulator.add("hs110", "Fridge")
+    path = tmp_path / "history.sqlite3"
+    HistoryStore(path).close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    store = ConfigStore(tmp_path / "config.json")
+    store.add_device(SavedDevice("Fridge", plug.host, plug.port))
+    app = TplinkApp(store, monitor=Monitor(interval=0.2, timeout=0.5), history_path=path)
+    try:
+        started = time.perf_counter()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("s")  # a key is handled while the database is still locked
+            elapsed = time.perf_counter() - started
+            assert elapsed < 2.0, f"the dashboard waited {elapsed:.1f} s for the database"
+            assert app.recorder is not None and not app.recorder.writer.opened.is_set()
+            key = f"{plug.host}:{plug.port}"
+            await wait_for(pilot, lambda: app.views[key].online)
+            blocker.execute("ROLLBACK")
+            await wait_for(pilot, app.recorder.writer.opened.is_set, timeout=10)
+    finally:
+        blocker.close()

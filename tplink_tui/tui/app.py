@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Switch
@@ -71,6 +72,14 @@ def _tune_gc() -> None:
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, GC_FULL_EVERY)
+
+
+class HistoryRefilled(Message):
+    """The last hour of history, read on a thread, for the sparklines."""
+
+    def __init__(self, found: dict[tuple[str, int | None], list[float]]) -> None:
+        super().__init__()
+        self.found = found
 
 
 class TplinkApp(DeviceActions):
@@ -211,7 +220,9 @@ class TplinkApp(DeviceActions):
         self.recorder, problem = start_recording(self.monitor, path=self.history_path)
         if self.recorder is not None:
             try:
-                self.history = HistoryStore(self.recorder.writer.path)
+                # A database locked by another process opens in the background:
+                # the dashboard starts at once and the refill waits for it.
+                self.history = HistoryStore(self.recorder.writer.path, background=True)
             except HistoryUnavailable as exc:
                 problem = f"history is off: {exc}"
         if problem:
@@ -222,20 +233,33 @@ class TplinkApp(DeviceActions):
 
     @work(thread=True, group="history")
     def _refill_sparklines(self, views: list[DeviceView]) -> None:
+        """Read the last hour on a thread; the event loop applies it (no shared state)."""
         history = self.history
         if history is None:
             return
-        since = time.time() - REFILL_SECONDS
-        series = history.series()
-        for view in views:
-            for key, outlet in series:
-                if key != view.key:
-                    continue
-                points = [w for _, w in history.recent(key, outlet, since)]
-                target = view.power if outlet is None else view.outlet_power_series(outlet)
-                if points and not target:
-                    target.extend(points[-target.maxlen :] if target.maxlen else points)
-            self._dirty.add(view.key)
+        try:
+            if not history.wait_open(None):
+                return
+            since = time.time() - REFILL_SECONDS
+            keys = {view.key for view in views}
+            found = {
+                (key, outlet): [w for _, w in history.recent(key, outlet, since)]
+                for key, outlet in history.series()
+                if key in keys
+            }
+        except HistoryUnavailable:
+            return
+        self.post_message(HistoryRefilled(found))  # thread-safe, never waits
+
+    def on_history_refilled(self, message: HistoryRefilled) -> None:
+        for (key, outlet), points in message.found.items():
+            view = self.views.get(key)
+            if view is None or not points:
+                continue
+            target = view.power if outlet is None else view.outlet_power_series(outlet)
+            if not target:  # polls that arrived meanwhile are newer: keep them
+                target.extend(points[-target.maxlen :] if target.maxlen else points)
+            self._dirty.add(key)
 
     @work(thread=True, group="history", exclusive=True)
     def _prune_history(self) -> None:
