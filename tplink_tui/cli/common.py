@@ -271,21 +271,7 @@ def outlet_ref(outlet: OutletInfo | None) -> dict[str, Any] | None:
 
 def strip_totals(state: DeviceState) -> dict[str, float | None]:
     """Whole-strip meter values from the per-outlet readings (sum, max voltage)."""
-    readings = list(state.outlet_energy.values())
-    if not readings:
-        return reading_dict(None)
-
-    def total(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return _round(sum(known)) if known else None
-
-    voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
-    return {
-        "power_w": total([r.power_w for r in readings]),
-        "voltage_v": max(voltages) if voltages else None,
-        "current_a": total([r.current_a for r in readings]),
-        "total_kwh": total([r.total_kwh for r in readings]),
-    }
+    return reading_dict(state.outlets_total())
 
 
 def sysinfo_dict(info: SysInfo) -> dict[str, Any]:

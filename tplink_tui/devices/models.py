@@ -318,3 +318,25 @@ class DeviceState:
         if self.outlet_energy:
             return sum(r.power_w or 0.0 for r in self.outlet_energy.values())
         return None
+
+    def outlets_total(self) -> EnergyReading | None:
+        """A strip's reading from its outlets: W, A and kWh summed, the highest voltage.
+
+        Outlets share one mains supply, so their voltages differ only by meter
+        noise. None when no outlet is metered.
+        """
+        readings = list(self.outlet_energy.values())
+        if not readings:
+            return None
+
+        def total(values: list[float | None]) -> float | None:
+            known = [v for v in values if v is not None]
+            return sum(known) if known else None
+
+        voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
+        return EnergyReading(
+            power_w=total([r.power_w for r in readings]),
+            voltage_v=max(voltages) if voltages else None,
+            current_a=total([r.current_a for r in readings]),
+            total_kwh=total([r.total_kwh for r in readings]),
+        )

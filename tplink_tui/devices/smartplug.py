@@ -25,24 +25,8 @@ T = TypeVar("T")
 
 
 def strip_reading(state: DeviceState) -> EnergyReading:
-    """The whole strip from its outlets: W, A and kWh summed, the highest voltage.
-
-    Outlets share one mains supply, so their voltages differ only by meter noise;
-    the maximum is what the CLI's strip totals show too.
-    """
-    readings = list(state.outlet_energy.values())
-
-    def total(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return sum(known) if known else None
-
-    voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
-    return EnergyReading(
-        power_w=total([r.power_w for r in readings]),
-        voltage_v=max(voltages) if voltages else None,
-        current_a=total([r.current_a for r in readings]),
-        total_kwh=total([r.total_kwh for r in readings]),
-    )
+    """The whole strip from its outlets (see ``DeviceState.outlets_total``)."""
+    return state.outlets_total() or EnergyReading(None, None, None, None)
 
 
 class SmartPlug:
