@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tplink_tui.simulator.fixtures"]
+pytest_plugins = ["tplink_tui.testing"]
 
 
 def _check_target(address: Any) -> None:

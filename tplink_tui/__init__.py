@@ -2,9 +2,13 @@
 
 from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo
 from .errors import (
+    ConfigError,
     DeviceError,
     DeviceTimeout,
     DeviceUnreachable,
+    FrameTooLarge,
+    NotSupported,
+    OutletNotFound,
     ProtocolError,
     TplinkError,
 )
@@ -12,13 +16,17 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "DeviceClient",
     "DeviceError",
     "DeviceState",
     "DeviceTimeout",
     "DeviceUnreachable",
     "EnergyReading",
+    "FrameTooLarge",
+    "NotSupported",
     "OutletInfo",
+    "OutletNotFound",
     "ProtocolError",
     "SmartPlug",
     "SysInfo",

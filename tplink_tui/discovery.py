@@ -11,10 +11,11 @@ import struct
 from dataclasses import dataclass, field
 
 from . import codec
+from .address import DEFAULT_PORT, format_address
 from .devices import catalog
 from .devices.models import SysInfo, parse_sysinfo
 from .errors import TplinkError
-from .transport import DEFAULT_PORT, udp_probe
+from .transport import udp_probe
 
 DEFAULT_TARGET = "255.255.255.255"  # the user's LAN; tests and demos use 127.255.255.255
 NEW_PROTOCOL_PORT = 20002
@@ -77,7 +78,7 @@ async def discover(
         sends.append((_NEW_PROTOCOL_PROBE, (target, new_protocol_port)))
     await udp_probe(sends, timeout, on_reply)
     result.devices.sort(key=lambda d: (d.host, d.port))
-    result.invalid = [(f"{host}:{p}", reason) for (host, p), reason in invalid.items()]
+    result.invalid = [(format_address(host, p), reason) for (host, p), reason in invalid.items()]
     # A host that answered the legacy query is fine, whatever else it said.
     legacy = {d.host for d in result.devices}
     result.new_protocol_hosts = [h for h in result.new_protocol_hosts if h not in legacy]

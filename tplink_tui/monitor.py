@@ -154,9 +154,6 @@ class Monitor:
         """
         self._subscribers.append(_Subscription(subscriber, on_error))
 
-    def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers = [s for s in self._subscribers if s.callback != subscriber]
-
     def add(
         self, key: str, host: str, port: int, *, identity: Identity | None = None
     ) -> DeviceClient:

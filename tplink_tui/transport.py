@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import codec
+from .address import DEFAULT_PORT, format_address
 from .errors import (
     DeviceTimeout,
     DeviceUnreachable,
@@ -29,7 +30,6 @@ from .errors import (
     ProtocolError,
 )
 
-DEFAULT_PORT = 9999
 DEFAULT_TIMEOUT = 5.0
 MAX_FRAME = 1 << 20  # 1 MiB
 FRAME_CACHE = 16  # encrypted read-only requests kept per connection (polls repeat)
@@ -56,7 +56,7 @@ def _trace(direction: str, host: str, port: int, payload: bytes) -> None:
     if not _listeners and not traffic_log.isEnabledFor(logging.DEBUG):
         return
     text = payload.decode("utf-8", "replace")
-    traffic_log.debug("%s %s:%d %s", direction, host, port, text)
+    traffic_log.debug("%s %s %s", direction, format_address(host, port), text)
     for listener in list(_listeners):
         listener(direction, host, port, text)
 
@@ -99,7 +99,8 @@ class Connection:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """``host:port`` (IPv6 bracketed): how every error message names the device."""
+        return format_address(self.host, self.port)
 
     @property
     def is_open(self) -> bool:
@@ -323,7 +324,7 @@ async def udp_probe(
                     transport.sendto(payload, address)
                 except OSError as exc:
                     raise DeviceUnreachable(
-                        f"{address[0]}:{address[1]}: cannot send ({exc})"
+                        f"{format_address(*address)}: cannot send ({exc})"
                     ) from None
             await asyncio.sleep(interval)
         await asyncio.sleep(max(0.0, timeout - interval * repeats))

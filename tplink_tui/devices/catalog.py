@@ -64,8 +64,12 @@ def erase_runtime() -> Request:
     return {"schedule": {"erase_runtime_stat": {}}}
 
 
-def get_time() -> Request:
-    return {"time": {"get_time": {}, "get_timezone": {}}}
+def time() -> Request:
+    return {"time": {"get_time": {}}}
+
+
+def timezone() -> Request:
+    return {"time": {"get_timezone": {}}}
 
 
 def set_time(
@@ -85,6 +89,11 @@ def set_time(
 
 def rules(module: str) -> Request:
     return {module: {"get_rules": {}}}
+
+
+def to_outlet(request: Request, child_id: str) -> Request:
+    """``request`` addressed to one strip outlet (the ``context`` beside the module)."""
+    return {**request, "context": {"child_ids": [child_id]}}
 
 
 def countdown_set(seconds: int, on: bool, name: str = "tplink-tui timer") -> Request:
@@ -113,10 +122,10 @@ COMMANDS: dict[str, Request] = {
     "ledoff": led(False),
     "cloudinfo": cloud_info(),
     "wlanscan": wlan_scan(),
-    "time": {"time": {"get_time": {}}},
-    "schedule": {"schedule": {"get_rules": {}}},
-    "countdown": {"count_down": {"get_rules": {}}},
-    "antitheft": {"anti_theft": {"get_rules": {}}},
+    "time": time(),
+    "schedule": rules("schedule"),
+    "countdown": rules("count_down"),
+    "antitheft": rules("anti_theft"),
     "reboot": reboot(),
     "reset": reset(),
     "energy": realtime(),

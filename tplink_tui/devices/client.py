@@ -1,8 +1,9 @@
 """The async device client: one object per device, used by the CLI, TUI and SmartPlug.
 
 It owns one persistent ``Connection`` and turns protocol replies into typed
-models and project errors. Strip outlets are addressed with ``outlet=`` given as
-a 0-based index, a full child id, its 2-character short id, or the outlet name.
+models and project errors. Every request comes from the ``catalog``. Strip
+outlets are addressed with ``outlet=`` given as a 0-based index, a full child id,
+its 2-character short id, or the outlet name (see ``outlets``).
 
 Every reply is checked against its request before it is used: a module or method
 that was not asked for (or an asked module missing) means the reply belongs to
@@ -11,21 +12,18 @@ check lives here, not in the transport, because the transport moves frames and
 knows nothing of modules, while the client parses each reply once anyway: the
 check costs no second parse. It runs right after the request returns, before any
 other task can use the connection (no ``await`` in between).
-
-An id shared by two outlets is never used: the device would pick one, and we
-could not tell which, so switching through it is refused (``AmbiguousOutlet``).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from typing import Any
 
 from .. import codec
+from ..address import DEFAULT_PORT, format_address
 from ..errors import DeviceError, NotSupported, OutletNotFound, ProtocolError
-from ..transport import DEFAULT_PORT, DEFAULT_TIMEOUT, Connection, is_read_only
+from ..transport import DEFAULT_TIMEOUT, Connection, is_read_only
 from . import catalog
 from .models import (
     DeviceState,
@@ -37,44 +35,26 @@ from .models import (
     parse_stats,
     parse_sysinfo,
 )
+from .outlets import AmbiguousOutlet, OutletSpec, find_outlet, unique
+from .replies import (
+    MODULE_NOT_SUPPORTED,
+    Expected,
+    expected,
+    expected_from_bytes,
+    find_error,
+    foreign_part,
+)
 
-OutletSpec = int | str | None
-MODULE_NOT_SUPPORTED = -1
-Expected = dict[str, frozenset[str]]
-"""What a reply may hold: each asked module with the methods asked of it."""
-_ERROR_KEYS = frozenset(("err_code", "err_msg"))
-
-
-class AmbiguousOutlet(OutletNotFound):
-    """An outlet spec names an outlet whose id (or name) several outlets report."""
-
-
-def expected(request: dict[str, Any]) -> Expected:
-    """The modules and methods a reply to ``request`` may contain."""
-    return {
-        module: frozenset(methods) if isinstance(methods, dict) else frozenset()
-        for module, methods in request.items()
-        if module != "context"
-    }
-
-
-def foreign_part(reply: dict[str, Any], asked: Expected) -> str | None:
-    """What in ``reply`` cannot answer the request described by ``asked`` (None: fine)."""
-    for module in asked:
-        if module not in reply:
-            return f"no {module!r} section, which was asked for"
-    for module, body in reply.items():
-        methods = asked.get(module)
-        if methods is None:
-            if module == "context":
-                continue
-            return f"module {module!r}, which was not asked for"
-        if isinstance(body, dict):
-            for name in body:
-                if name not in methods and name not in _ERROR_KEYS:
-                    return f"{module}.{name}, which was not asked for"
-    return None
-
+__all__ = [
+    "MODULE_NOT_SUPPORTED",
+    "AmbiguousOutlet",
+    "DeviceClient",
+    "Expected",
+    "OutletSpec",
+    "expected",
+    "find_error",
+    "foreign_part",
+]
 
 _SYSINFO_REQUEST = catalog.sysinfo()
 _REALTIME_REQUEST = catalog.realtime()
@@ -86,70 +66,6 @@ _SYSINFO_AND_REALTIME = codec.encode_request(_BOTH_REQUEST)
 _EXPECT_SYSINFO = expected(_SYSINFO_REQUEST)
 _EXPECT_REALTIME = expected(_REALTIME_REQUEST)
 _EXPECT_BOTH = expected(_BOTH_REQUEST)
-
-
-def find_error(reply: dict[str, Any], host: str | None = None) -> DeviceError | None:
-    """The first non-zero err_code in a reply, at module or method level."""
-    for module, body in reply.items():
-        if not isinstance(body, dict):
-            continue
-        code = body.get("err_code")
-        if isinstance(code, int) and code != 0:
-            return DeviceError(code, str(body.get("err_msg", "")), module, None, host)
-        for method, result in body.items():
-            if isinstance(result, dict):
-                code = result.get("err_code")
-                if isinstance(code, int) and code != 0:
-                    msg = str(result.get("err_msg", ""))
-                    return DeviceError(code, msg, module, method, host)
-    return None
-
-
-def _one(found: list[OutletInfo], what: str) -> OutletInfo | None:
-    if len(found) > 1:
-        indexes = ", ".join(str(o.index) for o in found)
-        raise AmbiguousOutlet(f"{what} matches outlets {indexes}; refusing to guess")
-    return found[0] if found else None
-
-
-def _find_outlet(outlets: tuple[OutletInfo, ...], spec: OutletSpec) -> OutletInfo | None:
-    """The one outlet ``spec`` names; AmbiguousOutlet when it names several."""
-    if isinstance(spec, str):
-        text = spec.strip()
-        found = _one([o for o in outlets if o.id == text], f"id {text!r}")
-        if found is None and len(text) == 2:
-            found = _one([o for o in outlets if o.short_id == text], f"short id {text!r}")
-        if found is not None:
-            return found
-        if text.isdigit():
-            spec = int(text)
-        else:
-            folded = text.casefold()
-            named = [o for o in outlets if o.alias.casefold() == folded]
-            return _one(named, f"name {text!r} (use an index)")
-    if isinstance(spec, int) and 0 <= spec < len(outlets):
-        return outlets[spec]
-    return None
-
-
-def _unique(sysinfo: SysInfo, outlet: OutletInfo) -> OutletInfo:
-    """``outlet``, unless another outlet reports the same id (the device would choose)."""
-    if outlet.id in sysinfo.duplicate_ids:
-        others = [o.index for o in sysinfo.children if o.id == outlet.id]
-        raise AmbiguousOutlet(
-            f"outlets {', '.join(map(str, others))} all report id {outlet.id!r}:"
-            " refusing to address one of them (the device would pick which)"
-        )
-    return outlet
-
-
-def _expected_from_bytes(payload: bytes) -> Expected | None:
-    """What a raw (already encoded) request asks for; None if it is not a JSON object."""
-    try:
-        request = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
-    return expected(request) if isinstance(request, dict) else None
 
 
 class DeviceClient:
@@ -171,7 +87,8 @@ class DeviceClient:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """``host:port`` (IPv6 bracketed), as error messages name the device."""
+        return format_address(self.host, self.port)
 
     async def __aenter__(self) -> DeviceClient:
         return self
@@ -195,7 +112,7 @@ class DeviceClient:
             asked = expected(request)
         else:
             retry_safe, payload = False, request
-            asked = _expected_from_bytes(payload)
+            asked = expected_from_bytes(payload)
         reply = codec.decode_json(await self.connection.request(payload, retry_safe=retry_safe))
         if asked is not None:
             self._check(reply, asked)
@@ -224,7 +141,7 @@ class DeviceClient:
         """Send a request (to one outlet when given) and raise on any err_code."""
         if outlet is not None:
             target = await self.resolve_outlet(outlet)
-            request = {**request, "context": {"child_ids": [target.id]}}
+            request = catalog.to_outlet(request, target.id)
         reply = await self.raw(request)
         error = find_error(reply, self.address)
         if error is not None:
@@ -236,16 +153,12 @@ class DeviceClient:
         body = reply.get(module)
         if not isinstance(body, dict):
             raise ProtocolError(f"{self.address}: reply has no {module!r} section")
-        code = body.get("err_code")
-        if isinstance(code, int) and code != 0:
-            raise DeviceError(code, str(body.get("err_msg", "")), module, None, self.address)
+        error = find_error({module: body}, self.address)
+        if error is not None:
+            raise error
         result = body.get(method)
         if not isinstance(result, dict):
             raise ProtocolError(f"{self.address}: reply has no {module}.{method} result")
-        code = result.get("err_code", 0)
-        if isinstance(code, int) and code != 0:
-            msg = str(result.get("err_msg", ""))
-            raise DeviceError(code, msg, module, method, self.address)
         return result
 
     # -- state ----------------------------------------------------------------
@@ -292,7 +205,7 @@ class DeviceClient:
     async def _outlet_realtime(self, child_id: str) -> dict[str, Any]:
         payload = self._outlet_requests.get(child_id)
         if payload is None:
-            request = {**catalog.realtime(), "context": {"child_ids": [child_id]}}
+            request = catalog.to_outlet(_REALTIME_REQUEST, child_id)
             payload = self._outlet_requests[child_id] = codec.encode_request(request)
         return await self._read(payload, _EXPECT_REALTIME)
 
@@ -342,12 +255,12 @@ class DeviceClient:
         """
         cached = self.sysinfo is not None
         sysinfo = self.sysinfo or await self.get_sysinfo()
-        found = _find_outlet(sysinfo.children, spec)
+        found = find_outlet(sysinfo.children, spec)
         if found is None and cached:
             sysinfo = await self.get_sysinfo()
-            found = _find_outlet(sysinfo.children, spec)
+            found = find_outlet(sysinfo.children, spec)
         if found is not None:
-            return _unique(sysinfo, found)
+            return unique(sysinfo, found)
         outlets = sysinfo.children
         if not outlets:
             raise OutletNotFound(f"{self.address}: {sysinfo.model} has no outlets to choose from")
@@ -392,7 +305,7 @@ class DeviceClient:
     # -- time -----------------------------------------------------------------
 
     async def get_time(self) -> datetime:
-        reply = await self.query({"time": {"get_time": {}}})
+        reply = await self.query(catalog.time())
         data = self._part(reply, "time", "get_time")
         try:
             return datetime(
@@ -406,7 +319,7 @@ class DeviceClient:
         now = now or datetime.now()
         index = 0
         try:
-            reply = await self.query({"time": {"get_timezone": {}}})
+            reply = await self.query(catalog.timezone())
             index = int(self._part(reply, "time", "get_timezone").get("index", 0))
         except (DeviceError, ValueError, TypeError, OverflowError):
             pass

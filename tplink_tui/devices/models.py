@@ -18,7 +18,6 @@ from typing import Any
 
 from ..errors import ProtocolError
 
-STRIP_MODELS = ("HS300", "KP303", "HS107", "KP400", "KP200", "EP40", "HS103P")
 MAX_OUTLETS = 32
 """The most outlets a strip may report. Real strips have 2-6 (HS300: 6); more than
 32 is a broken or hostile device, refused with a ProtocolError rather than shown

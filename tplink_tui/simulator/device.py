@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..address import format_address
 from .commands import dispatch, modules_for
 from .faults import Faults, inject_error
 from .loads import DEFAULT_LOADS, LOADS, Meter, noise, smooth
+from .outlet import RULE_KINDS, Outlet
 from .profiles import (
     PLUG_TYPE,
     REGION_TIMEZONE,
@@ -27,30 +29,10 @@ from .profiles import (
 )
 from .rules import RuleTable
 
-RULE_KINDS = ("schedule", "count_down", "anti_theft")
+__all__ = ["NO_ACTION", "RULE_KINDS", "Outlet", "SimulatedDevice"]
+
 NO_ACTION = {"type": -1}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-class Outlet:
-    """One relay: the only relay of a plug, or one socket of a strip."""
-
-    __slots__ = ("alias", "id", "index", "is_on", "meter", "on_since", "rules")
-
-    def __init__(self, index: int, outlet_id: str, alias: str, meter: Meter, on: bool) -> None:
-        self.index = index
-        self.id = outlet_id
-        self.alias = alias
-        self.meter = meter
-        self.is_on = on
-        self.on_since = time.time() - 3600 * (1 + 40 * noise(meter.seed, 99)) if on else 0.0
-        self.rules = {kind: RuleTable(kind, outlet_id) for kind in RULE_KINDS}
-
-    def on_time(self, now: float) -> int:
-        return int(now - self.on_since) if self.is_on else 0
-
-    def __repr__(self) -> str:
-        return f"Outlet({self.index}, {self.alias!r}, on={self.is_on})"
 
 
 class SimulatedDevice:
@@ -189,7 +171,7 @@ class SimulatedDevice:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
     def outlet(self, key: int | str) -> Outlet:
         """An outlet by index, id or alias."""

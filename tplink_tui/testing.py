@@ -1,6 +1,8 @@
 """Pytest fixtures: simulated devices on free loopback ports, for every test.
 
-Loaded by ``pytest_plugins = ["tplink_tui.simulator.fixtures"]`` in conftest.
+Needs the test extra (``pip install tplink-tui[test]``): it is the one module of the
+package that imports pytest, and nothing else imports it. Load it with
+``pytest_plugins = ["tplink_tui.testing"]`` in a conftest.
 
 - ``simulator``: a started ``Simulator`` in the test's own event loop (async tests);
 - ``sim_thread``: a ``ThreadedSimulator`` serving from a background thread, for
@@ -13,11 +15,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import pytest
-import pytest_asyncio
+try:
+    import pytest
+    import pytest_asyncio
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "tplink_tui.testing needs the test extra (pytest and pytest-asyncio):"
+        " pip install 'tplink-tui[test]'"
+    ) from exc
 
-from .simulator import Simulator
-from .threaded import ThreadedSimulator
+from .simulator import Simulator, ThreadedSimulator
+
+__all__ = ["FIXTURE_SEED", "sim_thread", "simulator"]
 
 FIXTURE_SEED = 1234
 
