@@ -13,6 +13,7 @@ import pytest
 from tplink_tui.cli import devices as devices_cli
 from tplink_tui.errors import ConfigError
 from tplink_tui.store import config as config_mod
+from tplink_tui.store import config_files
 from tplink_tui.store.config import (
     Config,
     ConfigStore,
@@ -257,7 +258,7 @@ def test_load_or_recover_backs_up_and_keeps_the_original(store: ConfigStore) -> 
 
 def test_backups_are_never_overwritten(store: ConfigStore, monkeypatch) -> None:
     store.path.parent.mkdir(parents=True)
-    monkeypatch.setattr(config_mod.time, "strftime", lambda fmt: "20250101-000000")
+    monkeypatch.setattr(config_files.time, "strftime", lambda fmt: "20250101-000000")
     taken = store.path.with_name("devices.json.20250101-000000.bak")
     taken.write_bytes(b"older backup")
     store.path.write_bytes(b"garbage")

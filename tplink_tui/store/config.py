@@ -25,41 +25,43 @@ unknown keys are kept as they are.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from ..untrusted import display, repair_surrogates
+from .config_files import (
+    MAX_JSON_DEPTH,
+    backup_copy,
+    load_json,
+    locked,
+    read_file,
+    replace_file,
+    too_deep,
+)
 from .config_model import (
-    _DEVICE_KEYS,
     APP_NAME,
     CONFIG_ENV,
     DEFAULT_PORT,
-    MAX_JSON_DEPTH,
+    DEVICE_KEYS,
     SCHEMA_VERSION,
     Config,
     DeviceExists,
     DeviceNotFound,
     SavedDevice,
     Settings,
-    _parse_device,
-    _parse_settings,
-    _Shape,
+    ShapeError,
     default_config_path,
     format_address,
-    load_json,
     parse_address,
     parse_config,
-    read_file,
+    parse_device,
+    parse_settings,
     read_legacy,
-    too_deep,
 )
 
 __all__ = [
@@ -74,10 +76,13 @@ __all__ = [
     "ImportResult",
     "SavedDevice",
     "Settings",
+    "ShapeError",
     "default_config_path",
     "format_address",
     "parse_address",
     "parse_config",
+    "parse_device",
+    "parse_settings",
     "read_legacy",
 ]
 
@@ -163,7 +168,7 @@ class ConfigStore:
         note = "it could not be copied"
         if raw is not None:
             try:
-                backup = self._backup(raw)
+                backup = backup_copy(self.path, raw)
                 note = f"a copy is in {backup}"
             except OSError as exc:
                 note = f"a backup could not be written ({exc.strerror or exc})"
@@ -179,70 +184,15 @@ class ConfigStore:
             )
         return Config(), warning
 
-    def _backup(self, raw: bytes) -> Path:
-        """Copy ``raw`` to a new timestamped .bak beside the file; never overwrite one."""
-        for existing in sorted(self.path.parent.glob(f"{self.path.name}.*.bak")):
-            with contextlib.suppress(OSError):
-                if existing.stat().st_size == len(raw) and existing.read_bytes() == raw:
-                    return existing
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for n in range(1000):
-            suffix = f"{stamp}" if n == 0 else f"{stamp}-{n}"
-            candidate = self.path.with_name(f"{self.path.name}.{suffix}.bak")
-            try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                continue
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(raw)
-                    out.flush()
-                    os.fsync(out.fileno())
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    candidate.unlink()
-                raise
-            return candidate
-        raise OSError(f"too many backups of {self.path.name}")
-
     def find(self, name_or_host: str) -> SavedDevice | None:
         """The saved device with this name, or at this ``host[:port]``."""
         return self.load().find(name_or_host)
 
     # ---- writing
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[Path]:
+    def _locked(self) -> contextlib.AbstractContextManager[Path]:
         """Hold the lock of the resolved file; yields that file, for the write."""
-        target = self.target
-        lock_path = target.with_name(target.name + ".lock")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise ConfigError(
-                f"{self.path}: cannot open the lock file {lock_path}: {exc.strerror or exc}"
-            ) from None
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ConfigError(
-                            f"{self.path}: another process has held the config lock for"
-                            f" {self.lock_timeout:g} s; try again"
-                        ) from None
-                    time.sleep(0.005)
-                except OSError as exc:
-                    raise ConfigError(
-                        f"{self.path}: cannot lock {lock_path}: {exc.strerror or exc}"
-                    ) from None
-            yield target
-        finally:
-            os.close(fd)  # closing releases the lock
+        return locked(self.path, self.target, self.lock_timeout)
 
     def _load_for_update(self) -> Config:
         raw = self._read_bytes()
@@ -288,41 +238,9 @@ class ConfigStore:
         return payload
 
     def _write(self, config: Config, target: Path | None = None) -> None:
-        """Serialize fully first, then temp file + fsync + os.replace + fsync the folder.
-
-        ``target`` is the resolved file (see ``target``): the temp file goes in its
-        folder and replaces it there, so a symlink to it stays a symlink.
-        """
+        """Serialize fully first, then replace the resolved file atomically (``target``)."""
         payload = self._serialize(config)
-        target = self.target if target is None else target
-        folder = target.parent
-        tmp_name: str | None = None
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
-                out.write(payload)
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.chmod(tmp_name, target.stat().st_mode & 0o777)
-            except FileNotFoundError:
-                os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, target)
-            tmp_name = None
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            raise ConfigError(
-                f"{self.path}: cannot write the config: {exc.strerror or exc}"
-            ) from None
-        finally:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
+        replace_file(self.path, self.target if target is None else target, payload)
         self._recovered = None
 
     def update(self, change: Callable[[Config], T]) -> T:
@@ -366,7 +284,7 @@ class ConfigStore:
 
     def update_device(self, name: str, /, **changes: Any) -> SavedDevice:
         """Change some fields of a saved device (``name`` included, kept unique)."""
-        unknown = set(changes) - _DEVICE_KEYS
+        unknown = set(changes) - DEVICE_KEYS
         if unknown:
             raise TypeError(f"unknown device field(s): {', '.join(sorted(unknown))}")
 
@@ -390,8 +308,8 @@ class ConfigStore:
             data = config.settings.to_dict()
             data.update(_repaired(changes, self.path))
             try:
-                config.settings = _parse_settings(data)
-            except _Shape as exc:
+                config.settings = parse_settings(data)
+            except ShapeError as exc:
                 raise ConfigError(f"{self.path}: {exc}") from None
             return config.settings
 
@@ -446,8 +364,8 @@ def _validated_dict(data: dict[str, Any], path: Path) -> SavedDevice:
     """Check a device from the API; lone surrogates (``argv`` holds them for bytes that
     are not UTF-8) become U+FFFD here, before they reach the file. All else is kept."""
     try:
-        return _parse_device(_repaired(data, path), "device")
-    except _Shape as exc:
+        return parse_device(_repaired(data, path), "device")
+    except ShapeError as exc:
         raise ConfigError(f"{path}: invalid device: {exc}") from None
 
 

@@ -1,37 +1,58 @@
 """The config file's data model and parsing: saved devices, settings, legacy import.
 
-Pure data and validation, no file locking or writing (that is ``config.ConfigStore``),
-so the rules for what a valid file looks like live in one place and can be fuzzed.
+Pure data and validation, no file locking or writing (that is ``config.ConfigStore``;
+bounded reads are ``config_files``), so the rules for what a valid file looks like
+live in one place and can be fuzzed. The parse functions are public because the
+store checks every device and setting from the API with the same rules as a file.
 
-Files are outside input (hand-edited, synced, or an old web app's export): reading
-one never hangs (only regular files, size-capped), never recurses without bound
-(JSON nesting is capped before decoding), and every string that comes out of it is
-valid UTF-8 (lone surrogates repaired), so a later write cannot fail on it. Names
-are otherwise kept exactly as given: they are the user's data, and the display
-layer (``untrusted.display``) makes them harmless on screen.
+Strings arrive with lone surrogates repaired (``config_files.load_json`` for files,
+the store for the API). Names are otherwise kept exactly as given: they are the
+user's data, and the display layer (``untrusted.display``) makes them harmless on
+screen.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
-import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 import platformdirs
 
 from ..address import DEFAULT_PORT, format_address, parse_address
 from ..errors import ConfigError
-from ..untrusted import may_hold_surrogates, repair_surrogates
+from ..untrusted import repair_surrogates
+from .config_files import MAX_FILE_BYTES, MAX_JSON_DEPTH, load_json, read_file, too_deep
 
-MAX_JSON_DEPTH = 64
-"""Deepest nesting accepted in a config or import file (ours is 4 deep)."""
-MAX_FILE_BYTES = 128 * 1024 * 1024
-"""Largest config or import file read (about half a million saved devices)."""
+__all__ = [
+    "APP_NAME",
+    "CONFIG_ENV",
+    "DEFAULT_PORT",
+    "DEVICE_KEYS",
+    "MAX_FILE_BYTES",
+    "MAX_JSON_DEPTH",
+    "SCHEMA_VERSION",
+    "SETTINGS_KEYS",
+    "Config",
+    "DeviceExists",
+    "DeviceNotFound",
+    "SavedDevice",
+    "Settings",
+    "ShapeError",
+    "default_config_path",
+    "format_address",
+    "load_json",
+    "name_key",
+    "parse_address",
+    "parse_config",
+    "parse_device",
+    "parse_settings",
+    "read_file",
+    "read_legacy",
+    "too_deep",
+]
 
 APP_NAME = "tplink-tui"
 CONFIG_ENV = "TPLINK_TUI_CONFIG"
@@ -152,102 +173,11 @@ def name_key(name: str) -> str:
     return repair_surrogates(name.strip()).casefold()
 
 
-# --------------------------------------------------------------------------- reading files
-
-
-@overload
-def read_file(path: Path, what: str = ..., *, missing_ok: Literal[False] = ...) -> bytes: ...
-@overload
-def read_file(path: Path, what: str = ..., *, missing_ok: Literal[True]) -> bytes | None: ...
-def read_file(path: Path, what: str = "file", *, missing_ok: bool = False) -> bytes | None:
-    """The bytes of a regular file, or ConfigError naming it (never blocks on a FIFO).
-
-    ``missing_ok``: a missing file gives None instead of an error.
-    """
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(f"{path}: is a directory, not a {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{path}: not a regular file, cannot be a {what}")
-        if info.st_size > MAX_FILE_BYTES:
-            raise ConfigError(
-                f"{path}: too large for a {what} ({info.st_size} bytes, limit {MAX_FILE_BYTES})"
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        if missing_ok:
-            return None
-        raise ConfigError(f"{path}: no such file") from None
-    except PermissionError:
-        raise ConfigError(f"{path}: permission denied reading the {what}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a {what}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-
-
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)
-_NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
-_INNERMOST = re.compile(rb"\[\]|\{\}")
-
-
-def too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when JSON ``raw`` nests arrays/objects more than ``limit`` levels deep.
-
-    Linear, non-recursive and at C speed (UTF-8 never hides an ASCII byte inside
-    a multi-byte character): drop escapes, keep only brackets and quotes, drop
-    what lies between quotes (strings), then one regex pass per level removes the innermost
-    pairs, at most ``limit`` passes. Malformed input stops early and is left for
-    json.loads to report.
-    """
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
-    if b"\\" in raw:
-        raw = _ESCAPE.sub(b"", raw)
-    kept = raw.translate(None, _NOT_BRACKET_OR_QUOTE)
-    # Two adjacent quotes enclose nothing kept: dropping them leaves every other
-    # quote's parity as it was, and it empties the common case at C speed.
-    kept = kept.replace(b'""', b"")
-    brackets = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
-    for _ in range(limit):
-        if not brackets:
-            return False
-        shorter = _INNERMOST.sub(b"", brackets)
-        if len(shorter) == len(brackets):
-            return False
-        brackets = shorter
-    return bool(brackets)
-
-
-def load_json(raw: bytes, path: Path) -> Any:
-    """Decode a file's bytes as JSON: bounded depth, no lone surrogates, ConfigError."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); the file is corrupt"
-        ) from None
-    if not text.strip():
-        raise ConfigError(f"{path}: the file is empty")
-    if too_deep(raw):
-        raise ConfigError(f"{path}: invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:  # not reachable after too_deep(); kept as a last guard
-        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
-    return repair_surrogates(data) if may_hold_surrogates(text) else data
-
-
 # --------------------------------------------------------------------------- parsing
 
 
-class _Shape(Exception):
-    """Internal: the JSON parsed but does not have the expected shape."""
+class ShapeError(ValueError):
+    """The JSON parsed but does not have the expected shape (the message says where)."""
 
 
 def _string(data: dict[str, Any], key: str, where: str, default: str = "") -> str:
@@ -255,41 +185,44 @@ def _string(data: dict[str, Any], key: str, where: str, default: str = "") -> st
     if value is None:
         return default
     if not isinstance(value, str):
-        raise _Shape(f"{where}.{key} must be a string, got {type(value).__name__}")
+        raise ShapeError(f"{where}.{key} must be a string, got {type(value).__name__}")
     return value
 
 
-def _parse_device(data: Any, where: str) -> SavedDevice:
-    # Strings arrive repaired: from load_json for files, from the store for the API.
+def parse_device(data: Any, where: str = "device") -> SavedDevice:
+    """One saved device from decoded JSON; ShapeError naming ``where`` and the field.
+
+    Also reads the old web app's ``ip`` (``host`` or ``host:port``); unknown keys are
+    kept in ``extra`` and written back unchanged."""
     if not isinstance(data, dict):
-        raise _Shape(f"{where} must be an object, got {type(data).__name__}")
+        raise ShapeError(f"{where} must be an object, got {type(data).__name__}")
     name = _string(data, "name", where)
     host = _string(data, "host", where)
     port: Any = data.get("port", DEFAULT_PORT)
     # The common case (only known keys) costs one set comparison, not a loop.
     extra = (
         {}
-        if data.keys() <= _DEVICE_KEYS
-        else {k: v for k, v in data.items() if k not in _DEVICE_KEYS}
+        if data.keys() <= DEVICE_KEYS
+        else {k: v for k, v in data.items() if k not in DEVICE_KEYS}
     )
     if not host and isinstance(data.get("ip"), str):
         # A devices.json from the old web app: "ip" is host or host:port.
         try:
             host, port = parse_address(data["ip"])
         except ValueError as exc:
-            raise _Shape(f"{where}.ip: {exc}") from None
+            raise ShapeError(f"{where}.ip: {exc}") from None
         extra.pop("ip", None)
     if not name.strip():
-        raise _Shape(f"{where}.name is missing or empty")
+        raise ShapeError(f"{where}.name is missing or empty")
     if not host.strip():
-        raise _Shape(f"{where}.host is missing or empty")
+        raise ShapeError(f"{where}.host is missing or empty")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise _Shape(f"{where}.port must be an integer 1-65535, got {port!r}")
+        raise ShapeError(f"{where}.port must be an integer 1-65535, got {port!r}")
     outlets = data.get("outlet_names") or {}
     if not isinstance(outlets, dict) or (
         outlets and not all(isinstance(k, str) and isinstance(v, str) for k, v in outlets.items())
     ):
-        raise _Shape(f"{where}.outlet_names must map strings to strings")
+        raise ShapeError(f"{where}.outlet_names must map strings to strings")
     return SavedDevice(
         name=name.strip(),
         host=host.strip(),
@@ -303,18 +236,20 @@ def _parse_device(data: Any, where: str) -> SavedDevice:
     )
 
 
-_DEVICE_KEYS = {f.name for f in fields(SavedDevice)} - {"extra"}
-_SETTINGS_KEYS = {f.name for f in fields(Settings)} - {"extra"}
+DEVICE_KEYS = frozenset(f.name for f in fields(SavedDevice)) - {"extra"}
+"""The device fields this version knows (``update_device`` accepts these)."""
+SETTINGS_KEYS = frozenset(f.name for f in fields(Settings)) - {"extra"}
 
 
-def _parse_settings(data: Any) -> Settings:
+def parse_settings(data: Any) -> Settings:
+    """Settings from decoded JSON (None: the defaults); ShapeError on a bad value."""
     if data is None:
         return Settings()
     if not isinstance(data, dict):
-        raise _Shape(f"settings must be an object, got {type(data).__name__}")
+        raise ShapeError(f"settings must be an object, got {type(data).__name__}")
     theme = data.get("theme")
     if theme is not None and not isinstance(theme, str):
-        raise _Shape("settings.theme must be a string or null")
+        raise ShapeError("settings.theme must be a string or null")
     interval = data.get("poll_interval", 2.0)
     if (
         isinstance(interval, bool)
@@ -322,15 +257,15 @@ def _parse_settings(data: Any) -> Settings:
         or not math.isfinite(interval)
         or interval <= 0
     ):
-        raise _Shape(f"settings.poll_interval must be a positive number, got {interval!r}")
+        raise ShapeError(f"settings.poll_interval must be a positive number, got {interval!r}")
     enabled = data.get("history_enabled", True)
     if not isinstance(enabled, bool):
-        raise _Shape(f"settings.history_enabled must be true or false, got {enabled!r}")
+        raise ShapeError(f"settings.history_enabled must be true or false, got {enabled!r}")
     return Settings(
         theme=theme,
         poll_interval=float(interval),
         history_enabled=enabled,
-        extra={k: v for k, v in data.items() if k not in _SETTINGS_KEYS},
+        extra={k: v for k, v in data.items() if k not in SETTINGS_KEYS},
     )
 
 
@@ -338,31 +273,31 @@ def parse_config(data: Any) -> Config:
     """Build a Config from decoded JSON; raises ValueError describing the first problem."""
     try:
         if not isinstance(data, dict):
-            raise _Shape(f"the top level must be an object, got {type(data).__name__}")
+            raise ShapeError(f"the top level must be an object, got {type(data).__name__}")
         version = data.get("version", SCHEMA_VERSION)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise _Shape(f"version must be a positive integer, got {version!r}")
+            raise ShapeError(f"version must be a positive integer, got {version!r}")
         raw_devices = data.get("devices", [])
         if raw_devices is None:
             raw_devices = []
         if not isinstance(raw_devices, list):
-            raise _Shape(f"devices must be a list, got {type(raw_devices).__name__}")
-        devices = [_parse_device(d, f"devices[{i}]") for i, d in enumerate(raw_devices)]
+            raise ShapeError(f"devices must be a list, got {type(raw_devices).__name__}")
+        devices = [parse_device(d, f"devices[{i}]") for i, d in enumerate(raw_devices)]
         seen: dict[str, int] = {}
         for i, device in enumerate(devices):
             key = device.name.casefold()
             if key in seen:
-                raise _Shape(
+                raise ShapeError(
                     f"devices[{i}] repeats the name {device.name!r} of devices[{seen[key]}]"
                 )
             seen[key] = i
         return Config(
             devices=devices,
-            settings=_parse_settings(data.get("settings")),
+            settings=parse_settings(data.get("settings")),
             version=version,
             extra={k: v for k, v in data.items() if k not in ("version", "devices", "settings")},
         )
-    except _Shape as exc:
+    except ShapeError as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -377,19 +312,19 @@ def read_legacy(path: Path) -> list[SavedDevice]:
         where = f"devices[{i}]"
         try:
             if not isinstance(entry, dict):
-                raise _Shape(f"{where} must be an object")
+                raise ShapeError(f"{where} must be an object")
             ip = entry.get("ip", entry.get("host"))
             if not isinstance(ip, str) or not ip.strip():
-                raise _Shape(f"{where}.ip is missing or not a string")
+                raise ShapeError(f"{where}.ip is missing or not a string")
             try:
                 host, port = parse_address(ip)
             except ValueError as exc:
-                raise _Shape(f"{where}.ip: {exc}") from None
+                raise ShapeError(f"{where}.ip: {exc}") from None
             name = entry.get("name")
             if name is None or (isinstance(name, str) and not name.strip()):
                 name = host
             if not isinstance(name, str):
-                raise _Shape(f"{where}.name must be a string")
+                raise ShapeError(f"{where}.name must be a string")
             devices.append(
                 SavedDevice(
                     name=name.strip(),
@@ -401,6 +336,6 @@ def read_legacy(path: Path) -> list[SavedDevice]:
                     brand=_string(entry, "brand", where),
                 )
             )
-        except _Shape as exc:
+        except ShapeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
     return devices  # names repeated inside the file are skipped by import_legacy
