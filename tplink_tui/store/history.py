@@ -2,14 +2,15 @@
 
 Readings live in three tiers of one SQLite database (WAL mode):
 
-- ``raw``: every reading, kept ``Retention.raw`` (48 h);
-- ``minute``: 1-minute buckets, kept until ``Retention.minute`` (90 days);
-- ``hour``: hourly buckets after that, forever unless ``Retention.hourly`` is set.
+- ``raw``: every reading, kept ``Retention.raw`` (6 h by default);
+- ``minute``: 1-minute means, kept until ``Retention.minute`` (14 days);
+- ``hour``: hourly means after that, forever unless ``Retention.hourly`` is set.
 
 ``prune()`` moves old rows down a tier inside one transaction per series, so the
 tiers never overlap in time and queries simply add them up. Each bucket stores the
 energy of the segments that *start* in it, computed from the raw readings when they
-are aggregated: an integral is therefore the same before and after pruning.
+are aggregated: an integral is therefore the same before and after pruning (the
+folding is ``history_retention``; ``export`` is ``history_export``).
 
 Energy comes two ways: ``energy_kwh`` integrates our power readings (trapezoids;
 a gap longer than ``max_gap`` is not bridged), ``counter_energy_kwh`` adds up the
@@ -26,15 +27,13 @@ ends run on worker threads) wait until it is open.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from .history_db import (
     SCHEMA_VERSION,
@@ -43,10 +42,22 @@ from .history_db import (
     HistoryUnavailable,
     Reading,
     SeriesCache,
-    _describe,
     connect,
     default_history_path,
+    describe_error,
     insert_readings,
+    to_ms,
+)
+from .history_export import HistoryRow, export_rows
+from .history_retention import (
+    HOUR_MS,
+    MINUTE_MS,
+    MINUTE_TO_HOUR,
+    RAW_TO_MINUTE,
+    TIERS,
+    PruneStats,
+    Retention,
+    fold,
 )
 from .history_writer import OPEN_WAIT, RETRY_MAX, HistoryWriter
 
@@ -64,146 +75,16 @@ __all__ = [
     "open_history",
 ]
 
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-_TIERS = (("hour", HOUR_MS), ("minute", MINUTE_MS))
-
-
-@dataclass(frozen=True)
-class Retention:
-    """How long each tier keeps data, in seconds (``hourly=None``: forever).
-
-    Raw rows dominate the size (200 devices at 1 Hz write 17 M rows a day), so raw
-    is kept only for what the live views need; minute means cover two weeks of
-    detail and hourly means keep the long view: about 0.45 GB a year for 200
-    devices polled every second, half that at the default 2 s.
-    """
-
-    raw: float = 6 * 3600
-    minute: float = 14 * 86400
-    hourly: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.raw <= 0 or self.minute < self.raw:
-            raise ValueError("retention: need 0 < raw <= minute")
-        if self.hourly is not None and self.hourly < self.minute:
-            raise ValueError("retention: hourly must be None or >= minute")
-
-
-class HistoryRow(NamedTuple):
-    """One exported row. ``resolution`` is 0 for a raw reading, else the bucket in s."""
-
-    device: str
-    outlet: int | None
-    ts: float
-    power_w: float | None
-    voltage_v: float | None
-    current_a: float | None
-    total_kwh: float | None
-    resolution: int
-
-
-@dataclass
-class PruneStats:
-    """What one prune() did (row counts)."""
-
-    raw_aggregated: int = 0
-    minute_aggregated: int = 0
-    hour_deleted: int = 0
-    seconds: float = 0.0
-
 
 def _outlet_db(outlet: int | None) -> int:
     return WHOLE_DEVICE if outlet is None else int(outlet)
-
-
-def _ms(ts: float) -> int:
-    return round(ts * 1000)
 
 
 def _local_midnight(day: date) -> float:
     return datetime.combine(day, datetime.min.time()).astimezone().timestamp()
 
 
-def _unit(value: int | float | None, scale: float) -> float | None:
-    return None if value is None else value / scale
-
-
 # --------------------------------------------------------------------------- SQL
-
-_MERGE = """
-ON CONFLICT (series, ts) DO UPDATE SET
-    {means},
-    total_mwh = coalesce(excluded.total_mwh, total_mwh),
-    energy_wh = energy_wh + excluded.energy_wh,
-    counter_wh = counter_wh + excluded.counter_wh,
-    n = n + excluded.n
-"""
-_MEAN = (
-    "{c} = CASE WHEN excluded.{c} IS NULL THEN {c} WHEN {c} IS NULL THEN excluded.{c}"
-    " ELSE round(({c} * n + excluded.{c} * excluded.n) * 1.0 / (n + excluded.n)) END"
-)
-_MERGE_SQL = _MERGE.format(
-    means=",\n    ".join(_MEAN.format(c=c) for c in ("power_mw", "voltage_mv", "current_ma"))
-)
-_COLUMNS = "series, ts, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh"
-
-# Raw -> minute. lead() sees one row past the cutoff so the segment crossing it is
-# counted in the last bucket; the bare total_mwh comes from the row with max(ts).
-_RAW_TO_MINUTE = f"""
-INSERT INTO minute ({_COLUMNS})
-SELECT :sid, bucket, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh
-FROM (
-    SELECT ts - ts % {MINUTE_MS} AS bucket, count(*) AS n,
-        round(avg(power_mw)) AS power_mw, round(avg(voltage_mv)) AS voltage_mv,
-        round(avg(current_ma)) AS current_ma, max(ts) AS last_ts, total_mwh,
-        total(seg_energy) AS energy_wh, total(seg_counter) AS counter_wh
-    FROM (
-        SELECT ts, power_mw, voltage_mv, current_ma, total_mwh,
-            CASE WHEN next_ts - ts <= :gap
-                THEN (power_mw + next_power) * (next_ts - ts) / 7.2e9 END AS seg_energy,
-            CASE WHEN next_total >= total_mwh THEN (next_total - total_mwh) / 1000.0
-                WHEN next_total < total_mwh THEN next_total / 1000.0 END AS seg_counter
-        FROM (
-            SELECT ts, power_mw, voltage_mv, current_ma, total_mwh,
-                lead(ts) OVER w AS next_ts, lead(power_mw) OVER w AS next_power,
-                lead(total_mwh) OVER w AS next_total
-            FROM (
-                SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM raw
-                WHERE series = :sid AND ts < :cutoff
-                UNION ALL
-                SELECT * FROM (
-                    SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM raw
-                    WHERE series = :sid AND ts >= :cutoff ORDER BY ts LIMIT 1
-                )
-            )
-            WINDOW w AS (ORDER BY ts)
-        )
-        WHERE ts < :cutoff
-    )
-    GROUP BY bucket
-) WHERE true
-{_MERGE_SQL}
-"""
-
-_MINUTE_TO_HOUR = f"""
-INSERT INTO hour ({_COLUMNS})
-SELECT :sid, bucket, n, power_mw, voltage_mv, current_ma, total_mwh, energy_wh, counter_wh
-FROM (
-    SELECT ts - ts % {HOUR_MS} AS bucket, sum(n) AS n,
-        round(sum(power_mw * n) * 1.0 / sum(CASE WHEN power_mw IS NOT NULL THEN n END))
-            AS power_mw,
-        round(sum(voltage_mv * n) * 1.0 / sum(CASE WHEN voltage_mv IS NOT NULL THEN n END))
-            AS voltage_mv,
-        round(sum(current_ma * n) * 1.0 / sum(CASE WHEN current_ma IS NOT NULL THEN n END))
-            AS current_ma,
-        max(ts) AS last_ts, total_mwh,
-        total(energy_wh) AS energy_wh, total(counter_wh) AS counter_wh
-    FROM minute WHERE series = :sid AND ts < :cutoff
-    GROUP BY bucket
-) WHERE true
-{_MERGE_SQL}
-"""
 
 # Integrals over [since, until] in ms; segments are clipped to the range.
 _RAW_ENERGY = """
@@ -336,7 +217,7 @@ class HistoryStore:
                 if self._conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
-                raise _describe(self.path, exc) from None
+                raise describe_error(self.path, exc) from None
 
     # ---- writing (synchronous; the dashboard uses HistoryWriter)
 
@@ -380,8 +261,8 @@ class HistoryStore:
 
         Older stretches come from the buckets (ts = bucket start, mean power).
         """
-        hi = _ms(until) if until is not None else 2**62
-        lo = _ms(since)
+        hi = to_ms(until) if until is not None else 2**62
+        lo = to_ms(since)
         points: list[tuple[float, float]] = []
         with self._db() as conn:
             sid = self._series_id(conn, device, outlet)
@@ -412,14 +293,14 @@ class HistoryStore:
     ) -> float:
         if until <= since:
             return 0.0
-        params = {"since": _ms(since), "until": _ms(until), "gap": _ms(self.max_gap)}
+        params = {"since": to_ms(since), "until": to_ms(until), "gap": to_ms(self.max_gap)}
         with self._db() as conn:
             sid = self._series_id(conn, device, outlet)
             if sid is None:
                 return 0.0
             params["sid"] = sid
             kwh = conn.execute(raw_sql, params).fetchone()[0]
-            for table, bucket in _TIERS:
+            for table, bucket in TIERS:
                 sql = _BUCKET_SUM.format(column=col, table=table)
                 kwh += conn.execute(sql, {**params, "b": bucket}).fetchone()[0]
         return max(0.0, kwh)
@@ -455,61 +336,7 @@ class HistoryStore:
         ``outlet=None`` means every outlet (and the whole device); pass -1 for only
         the whole-device readings.
         """
-        lo = -(2**62) if since is None else _ms(since)
-        hi = 2**62 if until is None else _ms(until)
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise _describe(self.path, exc) from None
-        try:
-            query = "SELECT id, device, outlet FROM series WHERE 1"
-            args: list[object] = []
-            if device is not None:
-                query += " AND device = ?"
-                args.append(device)
-            if outlet is not None:
-                query += " AND outlet = ?"
-                args.append(int(outlet))
-            selected = conn.execute(query + " ORDER BY device, outlet", args).fetchall()
-            for sid, dev, out in selected:
-                tiers = [
-                    self._tier_rows(conn, table, resolution, sid, dev, out, lo, hi)
-                    for table, resolution in (("hour", 3600), ("minute", 60), ("raw", 0))
-                ]
-                yield from heapq.merge(*tiers, key=lambda r: r.ts)
-        except sqlite3.Error as exc:
-            raise _describe(self.path, exc) from None
-        finally:
-            conn.close()
-
-    @staticmethod
-    def _tier_rows(
-        conn: sqlite3.Connection,
-        table: str,
-        resolution: int,
-        sid: int,
-        device: str,
-        outlet: int,
-        lo: int,
-        hi: int,
-    ) -> Iterator[HistoryRow]:
-        out = None if outlet == WHOLE_DEVICE else outlet
-        cursor = conn.execute(
-            f"SELECT ts, power_mw, voltage_mv, current_ma, total_mwh FROM {table}"
-            " WHERE series = ? AND ts >= ? AND ts <= ? ORDER BY ts",
-            (sid, lo, hi),
-        )
-        for ts, p, v, a, total in cursor:
-            yield HistoryRow(
-                device,
-                out,
-                ts / 1000,
-                _unit(p, 1000),
-                _unit(v, 1000),
-                _unit(a, 1000),
-                _unit(total, 1e6),
-                resolution,
-            )
+        return export_rows(self.path, self.timeout, device, outlet, since, until)
 
     # ---- retention
 
@@ -522,31 +349,22 @@ class HistoryStore:
         """
         started = time.monotonic()
         now = time.time() if now is None else now
-        raw_cut = _ms(now - self.retention.raw) // MINUTE_MS * MINUTE_MS
-        minute_cut = _ms(now - self.retention.minute) // HOUR_MS * HOUR_MS
+        raw_cut = to_ms(now - self.retention.raw) // MINUTE_MS * MINUTE_MS
+        minute_cut = to_ms(now - self.retention.minute) // HOUR_MS * HOUR_MS
         stats = PruneStats()
         with self._db() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM series ORDER BY id")]
         for sid in ids:
             stats.raw_aggregated += self._fold(
-                sid, "raw", raw_cut, _RAW_TO_MINUTE, {"gap": _ms(self.max_gap)}
+                sid, "raw", raw_cut, RAW_TO_MINUTE, {"gap": to_ms(self.max_gap)}
             )
-            stats.minute_aggregated += self._fold(sid, "minute", minute_cut, _MINUTE_TO_HOUR, {})
+            stats.minute_aggregated += self._fold(sid, "minute", minute_cut, MINUTE_TO_HOUR, {})
         stats.seconds = time.monotonic() - started
         return stats
 
     def _fold(self, sid: int, table: str, cutoff: int, sql: str, extra: dict[str, int]) -> int:
         with self._db() as conn:
-            probe = f"SELECT 1 FROM {table} WHERE series = ? AND ts < ? LIMIT 1"
-            if conn.execute(probe, (sid, cutoff)).fetchone() is None:
-                return 0
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(sql, {"sid": sid, "cutoff": cutoff, **extra})
-            deleted = conn.execute(
-                f"DELETE FROM {table} WHERE series = ? AND ts < ?", (sid, cutoff)
-            ).rowcount
-            conn.execute("COMMIT")
-            return deleted
+            return fold(conn, sid, table, cutoff, sql, extra)
 
     def prune(self, now: float | None = None) -> PruneStats:
         """Downsample, then drop hourly rows past ``Retention.hourly`` (if set)."""
@@ -554,7 +372,7 @@ class HistoryStore:
         stats = self.downsample(now)
         started = time.monotonic()
         if self.retention.hourly is not None:
-            cutoff = _ms(now - self.retention.hourly)
+            cutoff = to_ms(now - self.retention.hourly)
             with self._db() as conn:
                 stats.hour_deleted = conn.execute(
                     "DELETE FROM hour WHERE ts < ?", (cutoff,)

@@ -126,7 +126,13 @@ MIGRATIONS: list[Sequence[str]] = [_V1]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _describe(path: Path, exc: BaseException) -> HistoryUnavailable:
+def to_ms(ts: float) -> int:
+    """Unix seconds as the integer milliseconds every table stores (``ts`` columns)."""
+    return round(ts * 1000)
+
+
+def describe_error(path: Path, exc: BaseException) -> HistoryUnavailable:
+    """The one-line HistoryUnavailable (or HistoryLocked) for an sqlite3 error on ``path``."""
     text = str(exc)
     low = text.lower()
     if "locked" in low or "busy" in low:
@@ -172,7 +178,7 @@ def connect(
             check_same_thread=False,
         )
     except sqlite3.Error as exc:
-        raise _describe(path, exc) from None
+        raise describe_error(path, exc) from None
     try:
         _check_ours(conn, path)  # before WAL: switching it would modify a foreign file
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -184,7 +190,7 @@ def connect(
             conn.execute(f"PRAGMA busy_timeout = {max(0, round(timeout * 1000))}")
     except sqlite3.Error as exc:
         conn.close()
-        raise _describe(path, exc) from None
+        raise describe_error(path, exc) from None
     except BaseException:
         conn.close()
         raise

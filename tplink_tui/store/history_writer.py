@@ -28,9 +28,9 @@ from .history_db import (
     HistoryUnavailable,
     Reading,
     SeriesCache,
-    _describe,
     connect,
     default_history_path,
+    describe_error,
     insert_readings,
 )
 
@@ -220,7 +220,7 @@ class HistoryWriter:
             try:
                 written, skipped = insert_readings(self._conn, self._cache, batch)
             except sqlite3.Error as exc:
-                error = _describe(self.path, exc)
+                error = describe_error(self.path, exc)
                 busy = "locked" in str(exc).lower() or "busy" in str(exc).lower()
                 if busy and attempt < 2:
                     time.sleep(0.2)
