@@ -292,7 +292,7 @@ class _Collector(asyncio.DatagramProtocol):
     def __init__(self, handler: DatagramHandler) -> None:
         self.handler = handler
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.handler(data, (addr[0], addr[1]))
 
     def error_received(self, exc: Exception) -> None:

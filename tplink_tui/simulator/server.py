@@ -229,7 +229,7 @@ class DeviceServer:
         transport, _ = await self.loop.create_datagram_endpoint(
             lambda: _Datagrams(handler), sock=sock
         )
-        self.udp = transport  # type: ignore[assignment]
+        self.udp = transport
 
     async def close(self) -> None:
         self.closed = True
