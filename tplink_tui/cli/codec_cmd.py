@@ -29,9 +29,9 @@ from rich.highlighter import JSONHighlighter
 from rich.text import Text
 
 from .. import codec, untrusted
-from ..errors import ProtocolError
+from ..errors import ProtocolError, UsageError
 from .common import print_json, stderr, stdout
-from .main import EXIT_CODES_HELP, UsageError
+from .main import EXIT_CODES_HELP, verb
 
 _HEX_JUNK = re.compile(r"0x|\\x|[\s:,.-]", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-fA-F]*")
@@ -192,17 +192,12 @@ def decode_messages(text: str, fmt: str = "auto") -> list[tuple[bool, Any]]:
     return messages
 
 
-def _write_json(value: Any) -> None:
-    """Strict JSON on stdout with nothing a terminal could act on (untrusted.dumps)."""
-    sys.stdout.write(untrusted.dumps(value, indent=2) + "\n")
-    sys.stdout.flush()
-
-
+@verb
 def run_decode(args: argparse.Namespace) -> int:
     messages = decode_messages(_read_input(args.data), args.format)
     if args.json or not stdout().is_terminal:
         values = [value for _, value in messages]
-        _write_json(values[0] if len(values) == 1 else values)
+        print_json(values[0] if len(values) == 1 else values)
         return 0
     console = stdout()
     err = stderr()
@@ -220,6 +215,7 @@ def run_decode(args: argparse.Namespace) -> int:
 # -- encoding ----------------------------------------------------------------------
 
 
+@verb
 def run_encode(args: argparse.Namespace) -> int:
     text = _read_input(args.data)
     try:

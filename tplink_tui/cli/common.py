@@ -8,6 +8,9 @@
   text (no colour, wide enough not to truncate) when piped.
 - ``print_json`` writes machine output, ``confirm`` asks before dangerous actions and
   refuses when nobody can answer (stdin not a terminal) unless ``--yes`` was given.
+
+Numbers, durations and addresses are worded by ``tplink_tui.present``, the same as
+on the dashboard; this module only adds rich markup.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -28,10 +32,16 @@ from .. import untrusted
 from ..address import parse_address
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
-from ..errors import ConfigError, DeviceTimeout, DeviceUnreachable, TplinkError
+from ..errors import (
+    Cancelled,
+    ConfigError,
+    DeviceTimeout,
+    DeviceUnreachable,
+    TplinkError,
+    UsageError,
+)
+from ..present import DEFAULT_PORT, MISSING, format_address
 from ..store.config import ConfigStore
-from ..transport import DEFAULT_PORT
-from .main import UsageError
 
 T = TypeVar("T")
 
@@ -72,33 +82,10 @@ def note(message: str) -> None:
     stderr().print(message)
 
 
-def fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
-    if value is None:
-        return "—"
-    return f"{value:.{digits}f}{' ' + unit if unit else ''}"
-
-
 def on_off(value: bool | None) -> str:
     if value is None:
-        return "[dim]—[/]"
+        return f"[dim]{MISSING}[/]"
     return "[bold green]on[/]" if value else "[red]off[/]"
-
-
-def duration(seconds: int | float | None) -> str:
-    """``3725`` -> ``1h 2m 5s``."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes}m"
-    if hours:
-        return f"{hours}h {minutes}m {secs}s"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
 
 
 def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:
@@ -120,7 +107,7 @@ class Target:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
     @property
     def label(self) -> str:
@@ -158,6 +145,21 @@ def resolve(text: str, port: int | None = None) -> Target:
     except ValueError as exc:
         raise UsageError(f"{exc} (expected a saved device name or host[:port])") from None
     return Target(host, port or parsed_port)
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``--month YYYY-MM`` as (year, month); UsageError otherwise."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise UsageError(f"--month expects YYYY-MM, got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def parse_year(text: str) -> int:
+    """``--year YYYY``; UsageError otherwise."""
+    if not re.fullmatch(r"\d{4}", text.strip()):
+        raise UsageError(f"--year expects YYYY, got {text!r}")
+    return int(text)
 
 
 # -- running -----------------------------------------------------------------------
@@ -217,10 +219,6 @@ def run_with_info(
 
 
 # -- confirmation -------------------------------------------------------------------
-
-
-class Cancelled(UsageError):
-    """The person at the terminal said no (exit 2, like any refused confirmation)."""
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:

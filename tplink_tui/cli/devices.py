@@ -21,21 +21,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import ConfigError, TplinkError
+from ..address import format_address, parse_address
+from ..errors import ConfigUsageError, UsageError
 from ..store.config import (
     ConfigStore,
     DeviceExists,
     DeviceNotFound,
     SavedDevice,
     default_config_path,
-    format_address,
-    parse_address,
 )
 from ..untrusted import display, dumps
+from .main import verb
 
-EXIT_OK, EXIT_USAGE, EXIT_STORAGE = 0, 2, 4
-ERROR_LIMIT = 400
-"""Longest error line shown (it may quote a hostile name; paths are long)."""
 IMPORT_SHOWN = 20
 """Added/skipped names listed after an import; ``--json`` lists them all."""
 
@@ -91,21 +88,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+@verb
 def run(args: argparse.Namespace) -> int:
-    """Dispatch to the action; one line on stderr and an exit code on failure."""
+    """Dispatch to the action."""
     action = getattr(args, "devices_verb", None) or "list"
     store = ConfigStore()
     try:
         return _ACTIONS[action](store, args)
     except (DeviceExists, DeviceNotFound) as exc:
-        return _fail(exc, EXIT_USAGE)
-    except (ConfigError, TplinkError) as exc:
-        return _fail(exc, EXIT_STORAGE)
-
-
-def _fail(exc: BaseException | str, code: int) -> int:
-    print(f"tplink-tui: error: {display(exc, ERROR_LIMIT)}", file=sys.stderr)
-    return code
+        if isinstance(exc, UsageError):
+            raise
+        # Until the store's two classes derive from ConfigUsageError (and so carry
+        # exit 2 by their class): the file is fine, the request named a wrong device.
+        raise ConfigUsageError(str(exc)) from exc
 
 
 def _json_out(data: Any) -> None:
@@ -135,7 +130,7 @@ def _list(store: ConfigStore, args: argparse.Namespace) -> int:
     config = store.load()
     if getattr(args, "json", False):
         _json_out([_device_json(d) for d in config.devices])
-        return EXIT_OK
+        return 0
     out = console()
     if not config.devices:
         out.print(
@@ -143,24 +138,24 @@ def _list(store: ConfigStore, args: argparse.Namespace) -> int:
             " Add one with: tplink-tui devices add HOST",
             highlight=False,
         )
-        return EXIT_OK
+        return 0
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("NAME", "HOST", "ROOM", "MAC", "DESCRIPTION"):
         table.add_column(column, overflow="fold")
     for d in sorted(config.devices, key=lambda d: (d.room.casefold(), d.name.casefold())):
         table.add_row(*(_safe(v) for v in (d.name, d.address, d.room, d.mac, d.description)))
     out.print(table, highlight=False)
-    return EXIT_OK
+    return 0
 
 
 def _add(store: ConfigStore, args: argparse.Namespace) -> int:
     try:
         host, port = parse_address(args.host)
     except ValueError as exc:
-        return _fail(exc, EXIT_USAGE)
+        raise UsageError(str(exc)) from None
     name = (args.name if args.name is not None else args.host).strip()
     if not name:
-        return _fail("the device name must not be empty", EXIT_USAGE)
+        raise UsageError("the device name must not be empty")
     same_host = store.load().find(format_address(host, port))
     device = store.add_device(
         SavedDevice(name=name, host=host, port=port, room=args.room, description=args.description)
@@ -175,7 +170,7 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
         _json_out(_device_json(device))
     else:
         console().print(f"Saved {_safe(device.name)} ({_safe(device.address)}).", highlight=False)
-    return EXIT_OK
+    return 0
 
 
 def _remove(store: ConfigStore, args: argparse.Namespace) -> int:
@@ -184,26 +179,26 @@ def _remove(store: ConfigStore, args: argparse.Namespace) -> int:
         _json_out(_device_json(device))
     else:
         console().print(f"Removed {_safe(device.name)} ({_safe(device.address)}).", highlight=False)
-    return EXIT_OK
+    return 0
 
 
 def _rename(store: ConfigStore, args: argparse.Namespace) -> int:
     new = args.new_name.strip()
     if not new:
-        return _fail("the new name must not be empty", EXIT_USAGE)
+        raise UsageError("the new name must not be empty")
     device = store.rename_device(args.name, new)
     if getattr(args, "json", False):
         _json_out(_device_json(device))
     else:
         console().print(f"Renamed {_safe(args.name)} to {_safe(device.name)}.", highlight=False)
-    return EXIT_OK
+    return 0
 
 
 def _import(store: ConfigStore, args: argparse.Namespace) -> int:
     result = store.import_legacy(args.file)
     if getattr(args, "json", False):
         _json_out({"added": [_device_json(d) for d in result], "skipped": result.skipped})
-        return EXIT_OK
+        return 0
     out = console()
     out.print(f"Imported {len(result)} device(s) from {_safe(args.file, None)}.", highlight=False)
     for device in result[:IMPORT_SHOWN]:
@@ -215,7 +210,7 @@ def _import(store: ConfigStore, args: argparse.Namespace) -> int:
         more = len(result.skipped) - IMPORT_SHOWN
         tail = f" … and {more} more" if more > 0 else ""
         out.print(f"Skipped {len(result.skipped)} already saved: {shown}{tail}", highlight=False)
-    return EXIT_OK
+    return 0
 
 
 _ACTIONS = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import sys
 import time
 from typing import Any
 
@@ -20,23 +19,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..devices.client import DeviceClient
-from ..devices.models import DeviceState
+from ..devices.models import DeviceState, SysInfo
 from ..discovery import DEFAULT_TARGET, NEW_PROTOCOL_PORT, DiscoveredDevice, DiscoveryResult
 from ..discovery import discover as discover_devices
-from ..errors import TplinkError
-from ..transport import DEFAULT_PORT
-from ..untrusted import display, dumps
-from .common import (
-    fmt,
-    on_off,
-    run,
-    safe,
-    stderr,
-    stdout,
-    strip_totals,
-    sysinfo_dict,
-)
-from .main import EXIT_CODES_HELP, UsageError, add_common_options
+from ..errors import TplinkError, UsageError
+from ..present import DEFAULT_PORT, MISSING, format_address, outlets_on, power
+from ..untrusted import display
+from .common import on_off, print_json, run, safe, stderr, stdout, sysinfo_dict
+from .main import EXIT_CODES_HELP, add_common_options, verb
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
 METER_CONCURRENCY = 64
@@ -122,7 +112,8 @@ async def _search(
         disable=not show,
     )
     with progress:
-        task = progress.add_task(f"Asking {args.target}:{args.port}", total=args.wait)
+        where = format_address(args.target, args.port)
+        task = progress.add_task(f"Asking {where}", total=args.wait)
         started = time.monotonic()
 
         async def tick() -> None:
@@ -179,13 +170,17 @@ async def read_meters(
 def _power(state: DeviceState | None) -> float | None:
     if state is None:
         return None
-    if state.sysinfo.is_strip:
-        return strip_totals(state)["power_w"]
-    return state.energy.power_w if state.energy else None
+    reading = state.outlets_total() if state.sysinfo.is_strip else state.energy
+    return reading.power_w if reading else None
+
+
+def _info(device: DiscoveredDevice, state: DeviceState | None) -> SysInfo:
+    """The freshest sysinfo: the meter read's, else the discovery reply's."""
+    return (state.sysinfo if state else None) or device.sysinfo
 
 
 def _device_dict(device: DiscoveredDevice, state: DeviceState | None) -> dict[str, Any]:
-    info = (state.sysinfo if state else None) or device.sysinfo
+    info = _info(device, state)
     return {
         "host": device.host,
         "port": device.port,
@@ -199,11 +194,13 @@ def _text(value: object, limit: int = TEXT_LIMIT) -> str:
     return safe(display(value, limit))
 
 
+@verb
 def run_discover(args: argparse.Namespace) -> int:
     _check(args)
     started = time.monotonic()
     result, states = run(_search(args))
-    devices = [_device_dict(d, states.get((d.host, d.port))) for d in result.devices]
+    found_states = [(d, states.get((d.host, d.port))) for d in result.devices]
+    devices = [_device_dict(d, state) for d, state in found_states]
     err = stderr()
     for address, reason in result.invalid:
         err.print(
@@ -226,20 +223,20 @@ def run_discover(args: argparse.Namespace) -> int:
             ],
             "invalid": [{"address": a, "reason": r} for a, r in result.invalid],
         }
-        sys.stdout.write(dumps(value, indent=2) + "\n")
-        sys.stdout.flush()
+        print_json(value)
         return 0
     found = len(devices) + len(result.new_protocol_hosts)
+    asked = safe(format_address(args.target, args.port))
     summary = (
-        f"{len(devices)} device{'s' * (len(devices) != 1)} on {args.target}:{args.port}"
+        f"{len(devices)} device{'s' * (len(devices) != 1)} on {asked}"
         f" in {time.monotonic() - started:.1f} s"
     )
     if not found:
-        err.print(f"No device answered on {safe(args.target)}:{args.port} within {args.wait:g} s.")
+        err.print(f"No device answered on {asked} within {args.wait:g} s.")
         return 0
     console = stdout()
     if devices:
-        console.print(_table(devices))
+        console.print(_table(found_states))
     for host in result.new_protocol_hosts:
         console.print(f" [yellow]{_text(host)}[/]  {NEW_PROTOCOL_NOTE}")
     if result.new_protocol_hosts:
@@ -253,7 +250,7 @@ def run_discover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(devices: list[dict[str, Any]]) -> Table:
+def _table(found: list[tuple[DiscoveredDevice, DeviceState | None]]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column, justify in (
         ("host", "left"),
@@ -264,21 +261,22 @@ def _table(devices: list[dict[str, Any]]) -> Table:
         ("power", "right"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for data in devices:
-        host = data["host"] if data["port"] == DEFAULT_PORT else f"{data['host']}:{data['port']}"
-        if data["outlets"]:
-            on = sum(bool(o["is_on"]) for o in data["outlets"])
-            state = f"{on}/{len(data['outlets'])} on"
-            state = f"[green]{state}[/]" if on else f"[red]{state}[/]"
+    for device, state in found:
+        info = _info(device, state)
+        port = device.port
+        host = device.host if port == DEFAULT_PORT else format_address(device.host, port)
+        if info.children:
+            text = outlets_on(info)
+            status = f"[green]{text}[/]" if info.outlets_on else f"[red]{text}[/]"
         else:
-            state = on_off(data["is_on"])
-        power = fmt(data["power_w"], 1, "W") if data["has_meter"] else "[dim]—[/]"
+            status = on_off(info.is_on)
+        watts = power(_power(state)) if info.has_emeter else f"[dim]{MISSING}[/]"
         table.add_row(
             _text(host),
-            _text(data["model"]),
-            f"[bold]{_text(data['alias'])}[/]",
-            f"[dim]{_text(data['mac'])}[/]",
-            state,
-            power,
+            _text(info.model),
+            f"[bold]{_text(info.alias)}[/]",
+            f"[dim]{_text(info.mac)}[/]",
+            status,
+            watts,
         )
     return table

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 from rich import box
@@ -11,13 +10,15 @@ from rich.table import Table
 
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, EnergyReading, EnergyStat, OutletInfo
+from ..present import number
 from .common import (
     Target,
     confirm,
     describe_target,
-    fmt,
     on_off,
     outlet_ref,
+    parse_month,
+    parse_year,
     print_json,
     reading_dict,
     resolve,
@@ -26,32 +27,20 @@ from .common import (
     stdout,
     strip_totals,
 )
-from .main import UsageError
+from .main import verb
 
 Namespace = argparse.Namespace
 
 # -- energy ---------------------------------------------------------------------------
 
 
-def _year_month(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise UsageError(f"--month expects YYYY-MM, got {text!r}")
-    return int(match[1]), int(match[2])
-
-
-def _year(text: str) -> int:
-    if not re.fullmatch(r"\d{4}", text.strip()):
-        raise UsageError(f"--year expects YYYY, got {text!r}")
-    return int(text)
-
-
+@verb
 def run_energy(args: Namespace) -> int:
     target = resolve(args.host)
     if args.month is not None:
-        return _energy_stats(args, target, month=_year_month(args.month))
+        return _energy_stats(args, target, month=parse_month(args.month))
     if args.year is not None:
-        return _energy_stats(args, target, year=_year(args.year))
+        return _energy_stats(args, target, year=parse_year(args.year))
     if args.erase:
         return _energy_erase(args, target)
     return _energy_now(args, target)
@@ -115,10 +104,10 @@ def _reading_table(title: str, state: bool = True) -> Table:
 
 def _reading_cells(values: dict[str, Any]) -> list[str]:
     return [
-        fmt(values["power_w"], 1),
-        fmt(values["voltage_v"], 1),
-        fmt(values["current_a"], 3),
-        fmt(values["total_kwh"], 3),
+        number(values["power_w"], 1),
+        number(values["voltage_v"], 1),
+        number(values["current_a"], 3),
+        number(values["total_kwh"], 3),
     ]
 
 
@@ -175,9 +164,9 @@ def _energy_stats(
             else f"{stat.year}-{stat.month:02d}"
         )
         bar = "▇" * max(0, round(20 * stat.energy_kwh / peak))
-        table.add_row(when, f"{stat.energy_kwh:.3f}", bar)
+        table.add_row(when, number(stat.energy_kwh, 3), bar)
     table.add_section()
-    table.add_row("[bold]total[/]", f"[bold]{total:.3f}[/]", "")
+    table.add_row("[bold]total[/]", f"[bold]{number(total, 3)}[/]", "")
     if not stats:
         table.caption = "no data for that period"
     stdout().print(table)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import re
 import sys
@@ -17,11 +18,12 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from .. import untrusted
-from ..errors import ConfigError
-from ..store.config import ConfigStore, format_address, parse_address
+from ..address import format_address, parse_address
+from ..errors import ConfigError, UsageError
+from ..store.config import ConfigStore
 from ..store.history import HistoryRow, HistoryStore, Retention, default_history_path
+from .main import verb
 
-EXIT_OK, EXIT_USAGE, EXIT_STORAGE = 0, 2, 4
 FIELDS = (
     "device",
     "outlet",
@@ -51,7 +53,10 @@ exit codes: 0 success, 2 usage error, 4 the database cannot be used.
 
 
 def parse_time(text: str, now: float | None = None) -> float:
-    """Unix seconds from an ISO date/time, a relative age like ``24h``, 'now' or a number."""
+    """Unix seconds from an ISO date/time, a relative age like ``24h``, 'now' or a number.
+
+    UsageError (a ValueError) when it is none of those.
+    """
     now = time.time() if now is None else now
     value = text.strip()
     if value.lower() == "now":
@@ -60,13 +65,17 @@ def parse_time(text: str, now: float | None = None) -> float:
     if match:
         return now - float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number):
+            raise UsageError(f"cannot read the time {text!r}: not a finite number of seconds")
+        return number
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(
+        raise UsageError(
             f"cannot read the time {text!r}: use an ISO date/time such as 2024-05-01T18:30,"
             " or an age such as 24h or 7d"
         ) from None
@@ -127,21 +136,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+@verb
 def run(args: argparse.Namespace) -> int:
-    """Dispatch; one line on stderr and an exit code on failure."""
-    try:
-        if getattr(args, "history_verb", None) == "prune":
-            return _prune(args)
-        return _export(args)
-    except ValueError as exc:
-        return _fail(exc, EXIT_USAGE)
-    except ConfigError as exc:
-        return _fail(exc, EXIT_STORAGE)
-
-
-def _fail(exc: BaseException | str, code: int) -> int:
-    print(f"tplink-tui: error: {untrusted.display(exc, limit=500)}", file=sys.stderr)
-    return code
+    """Dispatch to export or prune."""
+    if getattr(args, "history_verb", None) == "prune":
+        return _prune(args)
+    return _export(args)
 
 
 def resolve_device(text: str) -> str:
@@ -152,7 +152,10 @@ def resolve_device(text: str) -> str:
         saved = None  # a broken config must not stop an export by host
     if saved is not None:
         return saved.address
-    host, port = parse_address(text)  # ValueError: usage error
+    try:
+        host, port = parse_address(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return format_address(host, port)
 
 
@@ -161,7 +164,7 @@ def _export(args: argparse.Namespace) -> int:
     since = parse_time(args.since, now) if args.since else None
     until = parse_time(args.until, now) if args.until else None
     if since is not None and until is not None and until < since:
-        raise ValueError("--until is before --since")
+        raise UsageError("--until is before --since")
     device = resolve_device(args.device) if args.device else None
     fmt = args.format or ("json" if getattr(args, "json", False) else "csv")
     path = default_history_path()
@@ -184,7 +187,7 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    return EXIT_OK
+    return 0
 
 
 def _record(row: HistoryRow) -> dict[str, Any]:
@@ -220,10 +223,13 @@ def _write_json(rows: Iterator[HistoryRow], out: TextIO) -> None:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    given = (args.raw_hours, args.minute_days, args.hour_days)
+    if not all(math.isfinite(v) for v in given if v is not None):
+        raise UsageError("--raw-hours, --minute-days and --hour-days must be finite numbers")
     if args.raw_hours <= 0 or args.minute_days * 24 < args.raw_hours:
-        raise ValueError("need 0 < --raw-hours <= --minute-days * 24")
+        raise UsageError("need 0 < --raw-hours <= --minute-days * 24")
     if args.hour_days is not None and args.hour_days < args.minute_days:
-        raise ValueError("--hour-days must be at least --minute-days")
+        raise UsageError("--hour-days must be at least --minute-days")
     retention = Retention(
         raw=args.raw_hours * 3600,
         minute=args.minute_days * 86400,
@@ -251,4 +257,4 @@ def _prune(args: argparse.Namespace) -> int:
             f"Now {counts['raw']} raw, {counts['minute']} minute, {counts['hour']} hourly rows;"
             f" {counts['bytes'] / 1e6:.1f} MB."
         )
-    return EXIT_OK
+    return 0

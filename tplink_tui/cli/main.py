@@ -13,27 +13,53 @@ Exit codes (also in --help and the README):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import functools
 import logging
 import math
+import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import (
-    ConfigError,
-    ConnectionFailure,
-    DeviceError,
-    NotSupported,
-    OutletNotFound,
-    ProtocolError,
+    EXIT_DEVICE,
+    EXIT_PROTOCOL,
+    EXIT_STORAGE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
     TplinkError,
+    UsageError,
 )
 from ..untrusted import display
 
-EXIT_OK, EXIT_DEVICE, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_STORAGE, EXIT_PROTOCOL = range(6)
+__all__ = [
+    "EXIT_CODES_HELP",
+    "EXIT_DEVICE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PROTOCOL",
+    "EXIT_STORAGE",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "UsageError",
+    "add_common_options",
+    "build_parser",
+    "error_line",
+    "exit_code_for",
+    "main",
+    "run_verb",
+    "verb",
+]
+
+EXIT_OK = 0
 EXIT_INTERRUPTED = 130
+ERROR_LIMIT = 500
+"""Longest error line shown: it may quote a hostile name, and paths are long."""
+
+VerbFunc = Callable[[argparse.Namespace], "int | None"]
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -46,22 +72,65 @@ exit codes:
 """
 
 
-class UsageError(TplinkError):
-    """Bad input from the command line that argparse could not catch."""
+# -- the one map from exceptions to exit codes and error lines -----------------------
 
 
 def exit_code_for(exc: BaseException) -> int:
-    if isinstance(exc, (UsageError, OutletNotFound, ValueError)):
-        return EXIT_USAGE
-    if isinstance(exc, (DeviceError, NotSupported)):
-        return EXIT_DEVICE
-    if isinstance(exc, ConnectionFailure):
-        return EXIT_UNREACHABLE
-    if isinstance(exc, ConfigError):
-        return EXIT_STORAGE
-    if isinstance(exc, ProtocolError):
-        return EXIT_PROTOCOL
-    return EXIT_DEVICE
+    """The exit code an error carries by its class; 1 for anything unexpected (a bug)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, TplinkError):
+        return exc.exit_code
+    return EXIT_DEVICE  # what Python itself exits with on an uncaught exception
+
+
+def error_line(exc: BaseException) -> str:
+    """``tplink-tui: error: …``: one line, whatever the message holds."""
+    if isinstance(exc, TplinkError):
+        text = str(exc)
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc} (a bug; -v shows the traceback)"
+    return f"tplink-tui: error: {display(text, limit=ERROR_LIMIT)}"
+
+
+def run_verb(func: VerbFunc, args: argparse.Namespace) -> int:
+    """Run a verb: its own exit code, or the one line and the code of what it raised.
+
+    Verbs raise and never pick an error's code. A closed stdout (``| head``) is not
+    an error; Ctrl-C is 130.
+    """
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("tplink-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Python flushes stdout at exit; point it at /dev/null so that is quiet too.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(error_line(exc), file=sys.stderr)
+        return exit_code_for(exc)
+
+
+def verb(func: VerbFunc) -> Callable[[argparse.Namespace], int]:
+    """Mark a verb's entry point: calling it returns an exit code, errors included.
+
+    So ``args.func(args)`` behaves the same from ``main`` and from any other parser
+    a verb module was registered on.
+    """
+
+    @functools.wraps(func)
+    def entry(args: argparse.Namespace) -> int:
+        return run_verb(func, args)
+
+    return entry
+
+
+# -- parsing ----------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,18 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("asyncio").setLevel(logging.WARNING)
-    func = getattr(args, "func", None)
-    try:
-        if func is None:
-            from ..tui.launch import run_dashboard
+    return run_verb(getattr(args, "func", None) or _dashboard, args)
 
-            return run_dashboard(demo=args.demo)
-        return int(func(args) or 0)
-    except KeyboardInterrupt:
-        print("tplink-tui: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except TplinkError as exc:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"tplink-tui: error: {display(exc, limit=500)}", file=sys.stderr)
-        return exit_code_for(exc)
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """No verb: the dashboard (imported late: Textual is slow to import)."""
+    from ..tui.launch import run_dashboard
+
+    return run_dashboard(demo=args.demo)

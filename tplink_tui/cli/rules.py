@@ -11,10 +11,11 @@ from rich.table import Table
 
 from ..devices.client import DeviceClient
 from ..devices.models import OutletInfo
+from ..errors import UsageError
+from ..present import MISSING, duration
 from .common import (
     confirm,
     describe_target,
-    duration,
     on_off,
     outlet_ref,
     print_json,
@@ -24,7 +25,7 @@ from .common import (
     safe,
     stdout,
 )
-from .main import UsageError
+from .main import verb
 
 Namespace = argparse.Namespace
 MIN_COUNTDOWN_S = 1
@@ -42,7 +43,7 @@ def _days(rule: dict[str, Any]) -> str:
     if not rule.get("repeat", 1) and dated:
         return f"once {rule['year']}-{rule['month']:02d}-{rule['day']:02d}"
     if not isinstance(wday, list) or len(wday) != 7:
-        return "—"
+        return MISSING
     if all(wday):
         return "every day"
     if not any(wday):
@@ -57,13 +58,14 @@ def _at(option: Any, minutes: Any) -> str:
         return ""
     if isinstance(minutes, int):
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
-    return "—"
+    return MISSING
 
 
 def _act(value: Any) -> str:
     return {1: "[green]on[/]", 0: "[red]off[/]"}.get(value, "") if isinstance(value, int) else ""
 
 
+@verb
 def run_rules(args: Namespace) -> int:
     target = resolve(args.host)
 
@@ -92,7 +94,7 @@ def run_rules(args: Namespace) -> int:
     for rule in rules:
         table.add_row(
             safe(rule.get("name", "")),
-            on_off(bool(rule.get("enable"))) if "enable" in rule else "—",
+            on_off(bool(rule.get("enable"))) if "enable" in rule else MISSING,
             _days(rule),
             _at(rule.get("stime_opt"), rule.get("smin")),
             _act(rule.get("sact")),
@@ -104,6 +106,7 @@ def run_rules(args: Namespace) -> int:
     return 0
 
 
+@verb
 def run_countdown(args: Namespace) -> int:
     target = resolve(args.host)
     if args.set is not None:
@@ -150,7 +153,7 @@ def run_countdown(args: Namespace) -> int:
         verb = "set: " if args.set is not None else ""
         console.print(
             f"{where}: {verb}switches {_act(rule.get('act')) or '?'} in"
-            f" [bold]{duration(remain if isinstance(remain, int) else None)}[/]"
+            f" [bold]{duration(remain) if isinstance(remain, int) else MISSING}[/]"
         )
     return 0
 
@@ -170,6 +173,7 @@ def _kv_table(title: str, data: dict[str, Any]) -> Table:
     return table
 
 
+@verb
 def run_cloudinfo(args: Namespace) -> int:
     target = resolve(args.host)
 
@@ -187,6 +191,7 @@ def run_cloudinfo(args: Namespace) -> int:
 _KEY_TYPES = {0: "open", 1: "WEP", 2: "WPA", 3: "WPA2"}
 
 
+@verb
 def run_wlanscan(args: Namespace) -> int:
     target = resolve(args.host)
 
@@ -210,16 +215,17 @@ def run_wlanscan(args: Namespace) -> int:
         table.add_column("signal", justify="right")
     for network in networks:
         key = network.get("key_type")
-        security = _KEY_TYPES.get(key, safe(key)) if key is not None else "—"
+        security = _KEY_TYPES.get(key, safe(key)) if key is not None else MISSING
         row = [safe(network.get("ssid", "")), security]
         if show_rssi:
             rssi = network.get("rssi")
-            row.append(f"{rssi} dBm" if isinstance(rssi, int) else "—")
+            row.append(f"{rssi} dBm" if isinstance(rssi, int) else MISSING)
         table.add_row(*row)
     stdout().print(table)
     return 0
 
 
+@verb
 def run_restart(args: Namespace) -> int:
     target = resolve(args.host)
     if args.delay < 0:

@@ -2,7 +2,7 @@
 
 ``send -t HOST [-p PORT] (-c CMD | -j JSON) [-o CHILD_ID]`` sends one request and
 prints the decrypted reply as JSON. A reply carrying a non-zero ``err_code`` is
-printed too, and the exit code is 1.
+printed too, then raised as the ``DeviceError`` it is (exit 1).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from rich.text import Text
 from .. import untrusted
 from ..devices import catalog
 from ..devices.client import DeviceClient, find_error
-from .common import add_yes, confirm, print_json, resolve, run_on, stderr, stdout
-from .main import EXIT_CODES_HELP, EXIT_DEVICE, UsageError
+from ..errors import UsageError
+from .common import add_yes, confirm, print_json, resolve, run_on, stdout
+from .main import EXIT_CODES_HELP, verb
 
 # Methods that need a confirmation whether they come from -c or -j.
 _DANGEROUS_METHODS = {
@@ -83,6 +84,7 @@ def is_dangerous(request: dict[str, Any]) -> bool:
     return False
 
 
+@verb
 def run(args: argparse.Namespace) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"-p {args.port}: port must be 1-65535")
@@ -111,7 +113,5 @@ def run(args: argparse.Namespace) -> int:
         console.print(JSONHighlighter()(Text(untrusted.dumps(reply, indent=2))), soft_wrap=True)
     error = find_error(reply, target.address)
     if error is not None:
-        message = untrusted.display(error, limit=500)
-        stderr().print(f"tplink-tui: error: {message}", markup=False, highlight=False)
-        return EXIT_DEVICE
+        raise error
     return 0

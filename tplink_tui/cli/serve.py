@@ -10,12 +10,10 @@ import argparse
 import shlex
 import sys
 
+from ..errors import ListenError, UsageError
 from ..web import DEFAULT_MAX_SESSIONS
 from ..web.policy import is_loopback, parse_origin
-
-# A busy or forbidden port is a problem with the arguments (pick another --port or
-# --host), not an unreachable device: exit 2, like any other usage error.
-EXIT_OK, EXIT_USAGE = 0, 2
+from .main import verb
 
 WARNING = (
     "WARNING: serving on {host}, which is not loopback. There is no authentication but the"
@@ -56,25 +54,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.set_defaults(func=run)
 
 
-def _usage(message: str) -> int:
-    print(f"tplink-tui: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
+@verb
 def run(args: argparse.Namespace) -> int:
     import textual_serve.server
 
     from ..web.server import BindError, guarded
 
     if not 0 < args.port < 65536:
-        return _usage("--port must be 1-65535")
+        raise UsageError("--port must be 1-65535")
     if args.max_sessions < 1:
-        return _usage("--max-sessions must be at least 1")
+        raise UsageError("--max-sessions must be at least 1")
     origins = []
     for text in args.allow_origin:
         origin = parse_origin(text)
         if origin is None:
-            return _usage(f"--allow-origin {text!r}: expected http(s)://HOST[:PORT]")
+            raise UsageError(f"--allow-origin {text!r}: expected http(s)://HOST[:PORT]")
         origins.append(origin)
     if not is_loopback(args.host):
         print(WARNING.format(host=args.host, port=args.port), file=sys.stderr)
@@ -89,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         server.serve()
     except BindError as exc:
-        return _usage(str(exc))
+        if isinstance(exc, ListenError):
+            raise
+        # A busy or forbidden port is a problem with the arguments (pick another --port
+        # or --host), not an unreachable device: a usage error. (Until BindError
+        # derives from ListenError and carries that code by its class.)
+        raise ListenError(str(exc)) from exc
     except KeyboardInterrupt:
         pass
-    return EXIT_OK
+    return 0

@@ -18,11 +18,12 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import ListenError, UsageError
 from ..simulator import PROFILES, Faults, SimulatedDevice, Simulator
 from ..simulator.home import DEMO_HOME, start_demo_home
 from ..simulator.profiles import get_profile
+from .main import verb
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "tplink-tui simulate"
 
 DESCRIPTION = """\
@@ -89,10 +90,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     configure(parser)
     parser.set_defaults(func=run)
     return parser
-
-
-class UsageError(Exception):
-    """A bad combination of options: exit code 2 with one line on stderr."""
 
 
 def _device_specs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
@@ -241,21 +238,20 @@ async def _serve(args: argparse.Namespace) -> int:
         )
         await stop.wait()
     except OSError as exc:
-        print(f"{PROG}: error: cannot start the devices: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        # A busy port or an address this host lacks: like serve, another --port,
+        # --base-port or --addr-base fixes it.
+        raise ListenError(f"cannot start the devices: {exc}") from exc
     finally:
         await sim.stop()
-    return EXIT_OK
+    return 0
 
 
+@verb
 def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_serve(args))
-    except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
-        return EXIT_OK
+        return 0  # stopping is what Ctrl-C is for here, not an interruption
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,6 @@ has them, metered or not. Without a period: the days of the current month.
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,12 +17,22 @@ from rich.table import Table
 
 from ..devices import catalog
 from ..devices.client import DeviceClient
-from ..devices.models import OutletInfo, SysInfo
+from ..devices.models import OutletInfo
 from ..errors import ProtocolError
-from ..untrusted import display, dumps
-from .common import HOST_HELP, OUTLET_HELP, Target, outlet_ref, resolve, run_with_info, safe
+from ..present import duration
+from .common import (
+    HOST_HELP,
+    OUTLET_HELP,
+    describe_target,
+    outlet_ref,
+    parse_month,
+    parse_year,
+    print_json,
+    resolve,
+    run_with_info,
+)
 from .common import stdout as stdout_console
-from .main import EXIT_CODES_HELP, UsageError
+from .main import EXIT_CODES_HELP, verb
 
 Namespace = argparse.Namespace
 MINUTES_PER_DAY = 24 * 60
@@ -58,19 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.set_defaults(func=run_usage)
 
 
-def _year_month(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise UsageError(f"--month expects YYYY-MM, got {display(text)!r}")
-    return int(match[1]), int(match[2])
-
-
-def _year(text: str) -> int:
-    if not re.fullmatch(r"\d{4}", text.strip()):
-        raise UsageError(f"--year expects YYYY, got {display(text)!r}")
-    return int(text)
-
-
 def _int_field(item: dict[str, Any], key: str, list_key: str) -> int | None:
     value = item.get(key)
     if value is None:
@@ -101,21 +96,16 @@ def parse_runtime(data: Any, list_key: str) -> list[RuntimeStat]:
     return stats
 
 
-def minutes_text(minutes: int) -> str:
-    """``205`` -> ``3h 25m``."""
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
-
-
+@verb
 def run_usage(args: Namespace) -> int:
     target = resolve(args.host)
     month: tuple[int, int] | None = None
     year: int | None = None
     if args.year is not None:
-        year = _year(args.year)
+        year = parse_year(args.year)
     else:
         today = date.today()
-        month = _year_month(args.month) if args.month is not None else (today.year, today.month)
+        month = parse_month(args.month) if args.month is not None else (today.year, today.month)
 
     async def action(client: DeviceClient) -> tuple[OutletInfo | None, list[RuntimeStat]]:
         outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
@@ -149,23 +139,12 @@ def run_usage(args: Namespace) -> int:
             key: rows,
             "total_minutes": total,
         }
-        sys.stdout.write(dumps(value, indent=2) + "\n")
-        sys.stdout.flush()
+        print_json(value)
         return 0
     label = f"{month[0]}-{month[1]:02d}" if month else str(year)
-    _print_table(_title(target, outlet, seen), label, stats, total, by_day=month is not None)
+    title = describe_target(target, outlet, seen)
+    _print_table(title, label, stats, total, by_day=month is not None)
     return 0
-
-
-def _title(target: Target, outlet: OutletInfo | None, info: SysInfo | None) -> str:
-    """``Alias 127.0.0.1:9999 outlet 2 Name``, device text made safe for the terminal."""
-    if info is not None and info.alias:
-        text = f"[bold]{safe(display(info.alias))}[/] [dim]{safe(target.address)}[/]"
-    else:
-        text = safe(display(target.label))
-    if outlet is not None:
-        text += f" outlet {outlet.index} [bold]{safe(display(outlet.alias))}[/]"
-    return text
 
 
 def _print_table(
@@ -190,9 +169,9 @@ def _print_table(
             else f"{stat.year}-{stat.month:02d}"
         )
         bar = "▇" * round(20 * min(stat.minutes, full) / full)
-        table.add_row(when, minutes_text(stat.minutes), str(stat.minutes), bar)
+        table.add_row(when, duration(stat.minutes * 60), str(stat.minutes), bar)
     table.add_section()
-    table.add_row("[bold]total[/]", f"[bold]{minutes_text(total)}[/]", str(total), "")
+    table.add_row("[bold]total[/]", f"[bold]{duration(total * 60)}[/]", str(total), "")
     if not stats:
         table.caption = "no data for that period"
     stdout_console().print(table)

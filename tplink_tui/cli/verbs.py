@@ -8,6 +8,7 @@ object on stdout and nothing else; human output is a concise rich table.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +17,14 @@ from rich.table import Table
 
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, OutletInfo, SysInfo
+from ..errors import UsageError
+from ..present import MISSING, duration, number, outlets_on, power
 from .common import (
     HOST_HELP,
     OUTLET_HELP,
     Target,
     add_yes,
     describe_target,
-    duration,
-    fmt,
     on_off,
     outlet_ref,
     print_json,
@@ -35,7 +36,7 @@ from .common import (
     stdout,
 )
 from .energy import run_energy
-from .main import EXIT_CODES_HELP, UsageError
+from .main import EXIT_CODES_HELP, verb
 from .rules import run_cloudinfo, run_countdown, run_restart, run_rules, run_wlanscan
 
 Namespace = argparse.Namespace
@@ -45,7 +46,7 @@ def _add(
     sub: argparse._SubParsersAction,  # type: ignore[type-arg]
     name: str,
     summary: str,
-    func: Any,
+    func: Callable[[Namespace], int],
     *,
     outlet: bool = False,
     yes: bool = False,
@@ -152,6 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 # -- info -------------------------------------------------------------------------
 
 
+@verb
 def run_info(args: Namespace) -> int:
     target = resolve(args.host)
 
@@ -170,26 +172,27 @@ def run_info(args: Namespace) -> int:
     grid.add_column()
     title = f"[bold]{safe(info.alias or target.label)}[/]  [dim]{safe(info.model)}[/]"
     if info.is_strip:
-        grid.add_row("state", f"{info.outlets_on} of {len(info.children)} outlets on")
+        grid.add_row("state", outlets_on(info))
     else:
         since = f"  [dim]for {duration(info.on_time)}[/]" if info.is_on and info.on_time else ""
         grid.add_row("state", on_off(info.is_on) + since)
     if data["power_w"] is not None:
         grid.add_row(
             "power",
-            f"[bold]{fmt(data['power_w'], 1, 'W')}[/]   {fmt(data['voltage_v'], 1, 'V')}"
-            f"   {fmt(data['current_a'], 3, 'A')}   {fmt(data['total_kwh'], 3, 'kWh')} total",
+            f"[bold]{power(data['power_w'])}[/]   {number(data['voltage_v'], 1, 'V')}"
+            f"   {number(data['current_a'], 3, 'A')}   {number(data['total_kwh'], 3, 'kWh')}"
+            " total",
         )
     elif not info.has_emeter:
         grid.add_row("power", "[dim]no energy meter[/]")
     grid.add_row("led", on_off(info.led_on))
     saved = f"  [dim](saved as {safe(target.name)})[/]" if target.name else ""
     grid.add_row("address", safe(target.address) + saved)
-    grid.add_row("mac", safe(info.mac or "—"))
-    grid.add_row("signal", f"{info.rssi} dBm" if info.rssi is not None else "—")
-    grid.add_row("hardware", safe(f"{info.hw_ver}  {info.device_type}".strip() or "—"))
-    grid.add_row("firmware", safe(info.sw_ver or "—"))
-    grid.add_row("device id", f"[dim]{safe(info.device_id or '—')}[/]")
+    grid.add_row("mac", safe(info.mac or MISSING))
+    grid.add_row("signal", f"{info.rssi} dBm" if info.rssi is not None else MISSING)
+    grid.add_row("hardware", safe(f"{info.hw_ver}  {info.device_type}".strip() or MISSING))
+    grid.add_row("firmware", safe(info.sw_ver or MISSING))
+    grid.add_row("device id", f"[dim]{safe(info.device_id or MISSING)}[/]")
     console.print(title)
     console.print(grid)
     if info.is_strip:
@@ -211,7 +214,7 @@ def _outlet_table(state: DeviceState) -> Table:
         row = [str(outlet.index), safe(outlet.short_id), safe(outlet.alias), on_off(outlet.is_on)]
         if metered:
             reading = state.outlet_energy.get(outlet.index)
-            row.append(fmt(reading.power_w if reading else None, 1, "W"))
+            row.append(power(reading.power_w if reading else None))
         row.append(duration(outlet.on_time) if outlet.is_on else "")
         table.add_row(*row)
     return table
@@ -220,6 +223,7 @@ def _outlet_table(state: DeviceState) -> Table:
 # -- switching ------------------------------------------------------------------------
 
 
+@verb
 def run_switch(args: Namespace) -> int:
     target = resolve(args.host)
 
@@ -246,6 +250,7 @@ def run_switch(args: Namespace) -> int:
 # -- LED, alias, time -------------------------------------------------------------------
 
 
+@verb
 def run_led(args: Namespace) -> int:
     target = resolve(args.host)
     if args.state is None:
@@ -288,6 +293,7 @@ def _show_alias(args: Namespace, target: Target) -> int:
     return 0
 
 
+@verb
 def run_alias(args: Namespace) -> int:
     target = resolve(args.host)
     if args.new_name is None:
@@ -312,6 +318,7 @@ def run_alias(args: Namespace) -> int:
     return 0
 
 
+@verb
 def run_time(args: Namespace) -> int:
     target = resolve(args.host)
 

@@ -16,11 +16,12 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from ..errors import DeviceUnreachable, ProtocolError
+from ..errors import DeviceUnreachable, ProtocolError, UsageError
 from ..monitor import Monitor, Snapshot, Status
+from ..present import power
 from ..recorder import start_recording
-from .common import Target, fmt, print_json, resolve, run, safe, state_dict, stdout
-from .main import EXIT_CODES_HELP, UsageError
+from .common import Target, print_json, resolve, run, safe, state_dict, stdout
+from .main import EXIT_CODES_HELP, verb
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -81,14 +82,14 @@ def snapshot_line(target: Target, snap: Snapshot) -> str:
         for outlet in info.children:
             mark = "[green]●[/]" if outlet.is_on else "[red]○[/]"
             reading = snap.state.outlet_energy.get(outlet.index)
-            watts = f" {fmt(reading.power_w, 1, 'W')}" if reading is not None else ""
+            watts = f" {power(reading.power_w)}" if reading is not None else ""
             outlets.append(f"{outlet.index}{mark}{watts}")
         parts.append("  ".join(outlets))
     else:
         parts.append("[bold green]on[/]" if info.is_on else "[red]off[/]")
-    power = snap.state.power_w
-    if power is not None:
-        parts.append(f"[bold]{fmt(power, 1, 'W')}[/]")
+    total = snap.state.power_w
+    if total is not None:
+        parts.append(f"[bold]{power(total)}[/]")
     return "  ".join(parts)
 
 
@@ -150,6 +151,7 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
     return result
 
 
+@verb
 def run_watch(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise UsageError("--interval must be positive")
