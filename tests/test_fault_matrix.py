@@ -41,6 +41,7 @@ from tplink_tui.simulator import InjectedError, SimulatedDevice, Simulator
 from tplink_tui.simulator.threaded import ThreadedSimulator
 from tplink_tui.store.config import ConfigStore, SavedDevice
 from tplink_tui.tui.app import TplinkApp
+from tplink_tui.tui.options import DashboardOptions
 from tplink_tui.tui.screens.discover import DiscoverScreen
 from tplink_tui.tui.screens.help import HelpScreen
 from tplink_tui.tui.widgets.detail import OutletRow
@@ -184,9 +185,9 @@ def row_text(app: TplinkApp, key: str) -> str:
 
 async def still_responsive(app: TplinkApp, pilot: Any) -> None:
     """``s`` changes the sort at once and ``?`` opens the help (closed again here)."""
-    before = app._sort
+    before = app.controller.sort
     await pilot.press("s")
-    assert app._sort != before
+    assert app.controller.sort != before
     await pilot.press("question_mark")
     await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2.0)
     app.pop_screen()
@@ -585,9 +586,11 @@ async def test_dashboard_discovery_flood(simulator: Simulator, tmp_path: Path) -
         history=False,
         discovery_target=BROADCAST,
         discovery_port=simulator.discovery_port,
-    )
-    app.make_discover_screen = lambda known: DiscoverScreen(  # type: ignore[method-assign]
-        BROADCAST, simulator.discovery_port, known, timeout=0.6
+        options=DashboardOptions(
+            discover_screen=lambda target, port, known: DiscoverScreen(
+                target, port, known, timeout=0.6
+            )
+        ),
     )
     with flooding(simulator.discovery_port) as flood:
         async with app.run_test(size=SIZE) as pilot:

@@ -108,6 +108,8 @@ async def test_rename_persists_to_config(simulator: Simulator, tmp_path: Path) -
         app.focused.value = ""  # type: ignore[union-attr]
         await pilot.press(*"Garage heater", "enter")
         await wait_for(pilot, lambda: plug.alias == "Garage heater")
+        config = tmp_path / "config.json"  # saved in the background, after the device
+        await wait_for(pilot, lambda: "Garage heater" in config.read_text())
         saved = json.loads((tmp_path / "config.json").read_text())
         assert [d["name"] for d in saved["devices"]] == ["Garage heater"]
 

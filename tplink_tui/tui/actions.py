@@ -1,104 +1,77 @@
-"""Device actions of the dashboard: LED, rename, add, discover, remove, reboot, timer, energy.
+"""The dialogs behind the device keys: LED, rename, add, discover, remove, reboot, timer, energy.
 
-A mixin of ``TplinkApp`` (kept apart so each file stays readable). Every action
-goes through the monitor's client for the device, in a worker: the UI never
-waits on a plug, and a failure becomes a notification.
+Each asks what it needs in a modal screen and hands the answer to the controller,
+which talks to the device and the config in the background: the UI never waits
+on a plug or on the config lock, and a failure becomes a notification.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from textual import work
-from textual.app import App
-
 from ..address import parse_address
-from ..devices.client import DeviceClient
 from ..discovery import DiscoveredDevice
-from ..errors import TplinkError
 from ..store.config import SavedDevice
 from .screens.confirm import ConfirmScreen
 from .screens.countdown import CountdownScreen
 from .screens.discover import DiscoverScreen
-from .screens.energy import EnergyScreen, StatsLoader, device_stats
+from .screens.energy import EnergyScreen, device_stats
 from .screens.prompt import PromptScreen
 from .screens.traffic import TrafficScreen
-from .state import WHOLE_DEVICE, DeviceView
-from .widgets.detail import OutletRow
+from .state import WHOLE_DEVICE
 
 if TYPE_CHECKING:
-    from datetime import date
-
-    from ..monitor import Monitor
-    from ..store.config import ConfigStore
-    from ..store.history import HistoryStore
-    from .widgets.detail import DetailPane
-    from .widgets.device_table import DeviceTable
+    from .app import TplinkApp
 
 
-class DeviceActions(App[None]):
-    """Bound to keys in ``TplinkApp.BINDINGS``; also offered in the command palette."""
+class DeviceDialogs:
+    """The App's device actions (bound in ``TplinkApp.BINDINGS``, offered in the palette)."""
 
-    # Provided by TplinkApp.
-    views: dict[str, DeviceView]
-    monitor: Monitor
-    store: ConfigStore
-    history: HistoryStore | None
-    table: DeviceTable
-    detail: DetailPane
-    discovery_target: str
-    discovery_port: int
-    fixed_today: date | None
-    _dirty: set[str]
+    # What ``TplinkApp.action_device`` may call, by name.
+    ACTIONS = frozenset(
+        ("led", "rename", "add", "discover", "remove", "reboot", "timer", "energy", "traffic")
+    )
 
-    def _watch(self, saved: SavedDevice) -> DeviceView:
-        raise NotImplementedError
+    def __init__(self, app: TplinkApp) -> None:
+        self.app = app
+        self.controller = app.controller
 
-    def _update_subtitle(self) -> None:
-        raise NotImplementedError
-
-    def selected_view(self) -> DeviceView | None:
-        key = self.table.selected_key()
-        return self.views.get(key) if key else None
-
-    def focused_outlet(self) -> int | None:
-        """The outlet whose switch has focus, if any."""
-        node = self.focused
-        while node is not None:
-            if isinstance(node, OutletRow):
-                return node.outlet
-            node = node.parent  # type: ignore[assignment]
-        return None
-
-    def _client(self, view: DeviceView) -> DeviceClient:
-        return self.monitor.client(view.key)
-
-    @work(group="actions")
-    async def _run_action(
-        self, view: DeviceView, label: str, coro_factory: Callable[[], Awaitable[object]]
-    ) -> None:
-        try:
-            await coro_factory()
-        except TplinkError as exc:
-            self.notify(f"{view.name}: {label} failed: {exc}", severity="error")
+    def toggle_selected(self) -> None:
+        """A plug flips at once; a strip asks first (all its outlets)."""
+        view = self.app.selected_view()
+        if view is None or not view.online or view.sysinfo is None:
+            return
+        if view.sysinfo.is_strip:
+            self.all_outlets(not view.sysinfo.is_on)
         else:
-            self.notify(f"{view.name}: {label}")
-        self.monitor.refresh(view.key)
+            self.controller.set_switch(view.key, WHOLE_DEVICE, not view.shown_state())
 
-    def action_led(self) -> None:
-        view = self.selected_view()
+    def all_outlets(self, on: bool) -> None:
+        view = self.app.selected_view()
+        if view is None or not view.online or view.sysinfo is None:
+            return
+        count = len(view.sysinfo.children) or 1
+        what = f"all {count} outlets of {view.name}" if view.sysinfo.is_strip else view.name
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.controller.set_switch(view.key, WHOLE_DEVICE, on)
+
+        self.app.push_screen(ConfirmScreen(f"Turn {'on' if on else 'off'} {what}?"), answered)
+
+    def led(self) -> None:
+        view = self.app.selected_view()
         if view is None or view.sysinfo is None:
             return
         on = not view.sysinfo.led_on
-        client = self._client(view)
-        self._run_action(view, f"LED {'on' if on else 'off'}", lambda: client.set_led(on))
+        client = self.controller.monitor.client(view.key)
+        self.controller.run_action(view, f"LED {'on' if on else 'off'}", lambda: client.set_led(on))
 
-    def action_rename(self) -> None:
-        view = self.selected_view()
+    def rename(self) -> None:
+        view = self.app.selected_view()
         if view is None:
             return
-        outlet = self.focused_outlet()
+        outlet = self.app.focused_outlet()
         if outlet is not None and outlet != WHOLE_DEVICE and view.sysinfo:
             current = view.sysinfo.children[outlet].alias
             question = f"New name for outlet {outlet} of {view.name}"
@@ -107,28 +80,11 @@ class DeviceActions(App[None]):
 
         def answered(name: str | None) -> None:
             if name and name != current:
-                self._rename(view, name, outlet)
+                self.controller.spawn(self.controller.rename(view, name, outlet), "actions")
 
-        self.push_screen(PromptScreen(question, current), answered)
+        self.app.push_screen(PromptScreen(question, current), answered)
 
-    @work(group="actions")
-    async def _rename(self, view: DeviceView, name: str, outlet: int | None) -> None:
-        try:
-            if view.online:
-                await self._client(view).set_alias(name, outlet)
-            if outlet is None:
-                saved = self.store.find(view.key) or self.store.find(view.name)
-                if saved is not None:
-                    self.store.rename_device(saved.name, name)
-                view.name = name
-        except TplinkError as exc:
-            self.notify(f"Renaming {view.name} failed: {exc}", severity="error")
-            return
-        self.notify(f"Renamed to {name}")
-        self._dirty.add(view.key)
-        self.monitor.refresh(view.key)
-
-    def action_add(self) -> None:
+    def add(self) -> None:
         def check(text: str) -> str | None:
             try:
                 parse_address(text)
@@ -139,38 +95,28 @@ class DeviceActions(App[None]):
         def answered(text: str | None) -> None:
             if text:
                 host, port = parse_address(text)
-                self.add_devices([SavedDevice(name=text, host=host, port=port)])
+                self.add_in_background([SavedDevice(name=text, host=host, port=port)])
 
-        self.push_screen(
+        self.app.push_screen(
             PromptScreen(
                 "Add a device by host[:port]", placeholder="127.0.0.1:9999", validate=check
             ),
             answered,
         )
 
-    def add_devices(self, devices: list[SavedDevice]) -> None:
-        for device in devices:
-            if device.address in self.views:
-                self.notify(f"{device.address} is already in the list")
-                continue
-            try:
-                saved = self.store.add_device(device)
-            except TplinkError as exc:
-                self.notify(str(exc), severity="error")
-                continue
-            self._watch(saved)
-            self.notify(f"Added {saved.name}")
-        self._update_subtitle()
+    def add_in_background(self, devices: list[SavedDevice]) -> None:
+        self.controller.spawn(self.controller.add_devices(devices), "actions")
 
-    def action_discover(self) -> None:
-        known = {(v.host, v.port) for v in self.views.values()}
+    def discover(self) -> None:
+        app = self.app
+        known = {(v.host, v.port) for v in self.controller.views.values()}
 
         def answered(found: list[DiscoveredDevice] | None) -> None:
             if found:
-                self.add_devices(
+                self.add_in_background(
                     [
                         SavedDevice(
-                            name=self._unique_name(d.sysinfo.alias or d.host),
+                            name=self.controller.unique_name(d.sysinfo.alias or d.host),
                             host=d.host,
                             port=d.port,
                             mac=d.sysinfo.mac,
@@ -179,66 +125,41 @@ class DeviceActions(App[None]):
                     ]
                 )
 
-        self.push_screen(self.make_discover_screen(known), answered)
+        factory = app.options.discover_screen or DiscoverScreen
+        app.push_screen(factory(app.discovery_target, app.discovery_port, known), answered)
 
-    def make_discover_screen(self, known: set[tuple[str, int]]) -> DiscoverScreen:
-        return DiscoverScreen(self.discovery_target, self.discovery_port, known)
-
-    def _unique_name(self, name: str) -> str:
-        taken = {v.name.casefold() for v in self.views.values()}
-        candidate, n = name, 2
-        while candidate.casefold() in taken:
-            candidate, n = f"{name} ({n})", n + 1
-        return candidate
-
-    def action_remove(self) -> None:
-        view = self.selected_view()
+    def remove(self) -> None:
+        view = self.app.selected_view()
         if view is None:
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._remove(view)
+                self.controller.spawn(self.controller.remove(view), "actions")
 
-        self.push_screen(
+        self.app.push_screen(
             ConfirmScreen(f"Remove {view.name} from the saved devices?", "Remove"), answered
         )
 
-    @work(group="actions")
-    async def _remove(self, view: DeviceView) -> None:
-        saved = self.store.find(view.key) or self.store.find(view.name)
-        try:
-            if saved is not None:
-                self.store.remove_device(saved.name)
-        except TplinkError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        await self.monitor.remove(view.key)
-        self.views.pop(view.key, None)
-        if view.key in self.table.rows:
-            self.table.remove_row(view.key)
-        self.detail.show(self.selected_view())
-        self._update_subtitle()
-
-    def action_reboot(self) -> None:
-        view = self.selected_view()
+    def reboot(self) -> None:
+        view = self.app.selected_view()
         if view is None or not view.online:
             return
-        client = self._client(view)
+        client = self.controller.monitor.client(view.key)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run_action(view, "rebooting", lambda: client.reboot(1))
+                self.controller.run_action(view, "rebooting", lambda: client.reboot(1))
 
-        self.push_screen(ConfirmScreen(f"Reboot {view.name}?", "Reboot"), answered)
+        self.app.push_screen(ConfirmScreen(f"Reboot {view.name}?", "Reboot"), answered)
 
-    def action_timer(self) -> None:
-        view = self.selected_view()
+    def timer(self) -> None:
+        view = self.app.selected_view()
         if view is None or not view.online:
             return
-        outlet = self.focused_outlet()
+        outlet = self.app.focused_outlet()
         outlet = None if outlet in (None, WHOLE_DEVICE) else outlet
-        client = self._client(view)
+        client = self.controller.monitor.client(view.key)
         target = view.name if outlet is None else f"outlet {outlet} of {view.name}"
         on_now = view.is_on(WHOLE_DEVICE if outlet is None else outlet)
 
@@ -246,30 +167,34 @@ class DeviceActions(App[None]):
             if result is None:
                 return
             minutes, on = result
+            run = self.controller.run_action
             if minutes == 0:
-                self._run_action(view, "timer cleared", lambda: client.clear_countdown(outlet))
+                run(view, "timer cleared", lambda: client.clear_countdown(outlet))
             else:
                 label = f"{'on' if on else 'off'} in {minutes:g} min"
-                self._run_action(view, label, lambda: client.set_countdown(minutes, on, outlet))
+                run(view, label, lambda: client.set_countdown(minutes, on, outlet))
 
-        self.push_screen(CountdownScreen(target, bool(on_now)), answered)
+        self.app.push_screen(CountdownScreen(target, bool(on_now)), answered)
 
-    def action_energy(self) -> None:
-        view = self.selected_view()
+    def energy(self) -> None:
+        view = self.app.selected_view()
         if view is None or view.sysinfo is None:
             return
         if not view.sysinfo.has_emeter:
-            self.notify(f"{view.name} ({view.sysinfo.model_family}) has no energy meter")
+            self.app.notify(f"{view.name} ({view.sysinfo.model_family}) has no energy meter")
             return
-        outlet = self.focused_outlet()
+        outlet = self.app.focused_outlet()
         if outlet is None or outlet == WHOLE_DEVICE:
             outlet = 0 if view.sysinfo.is_strip else None
         name = view.name if outlet is None else f"{view.name} · outlet {outlet}"
-        self.push_screen(EnergyScreen(name, self.stats_loader(view, outlet), self.fixed_today))
+        options = self.app.options
+        if options.stats_loader is not None:
+            load = options.stats_loader(view, outlet)
+        else:
+            client = self.controller.monitor.client(view.key)
+            load = device_stats(client, outlet, self.controller.history, view.key)
+        self.app.push_screen(EnergyScreen(name, load, options.fixed_today))
 
-    def stats_loader(self, view: DeviceView, outlet: int | None) -> StatsLoader:
-        return device_stats(self._client(view), outlet, self.history, view.key)
-
-    def action_traffic(self) -> None:
-        view = self.selected_view()
-        self.push_screen(TrafficScreen((view.host, view.port) if view else None))
+    def traffic(self) -> None:
+        view = self.app.selected_view()
+        self.app.push_screen(TrafficScreen((view.host, view.port) if view else None))

@@ -7,47 +7,57 @@ The config lives in a temporary folder: a demo never touches the user's devices.
 
 from __future__ import annotations
 
-from textual import work
+import asyncio
 
-from ..discovery import DEFAULT_TARGET
 from ..simulator import Simulator
 from ..simulator.home import DEMO_HOME, start_demo_home
 from ..store.config import ConfigStore, SavedDevice
 from .app import TplinkApp
+from .options import DashboardOptions
 
 LOOPBACK_BROADCAST = "127.255.255.255"
 # Plugs the demo home owns but has not saved yet: something for discovery to find.
 UNSAVED = (("hs103", "Garden lights"), ("kp303", "Workbench"))
 
 
-class DemoApp(TplinkApp):
-    def __init__(self, store: ConfigStore, *, seed: int = 2024) -> None:
-        super().__init__(
-            store,
-            discovery_target=LOOPBACK_BROADCAST,
-            history_path=store.path.with_name("history.sqlite3"),
-        )
-        assert self.discovery_target != DEFAULT_TARGET
+class DemoHome:
+    """The simulated home: started by the app's startup hook, stopped at shutdown."""
+
+    def __init__(self, seed: int = 2024) -> None:
         self.seed = seed
         self.simulator = Simulator(seed=seed)
-        self.label = "demo · "
 
-    def prepare(self) -> None:
-        self._start_home()
+    def options(self) -> DashboardOptions:
+        return DashboardOptions(label="demo · ", on_start=self.start, on_shutdown=self.stop)
 
-    @work(group="demo", exclusive=True)
-    async def _start_home(self) -> None:
+    def start(self, app: TplinkApp) -> None:
+        app.run_worker(self._serve(app), group="demo", exclusive=True)
+
+    async def _serve(self, app: TplinkApp) -> None:
         devices = await start_demo_home(self.simulator, seed=self.seed)
         for index, (model, alias) in enumerate(UNSAVED):
             await self.simulator.add(model, alias, seed=self.seed * 7 + index)
         assert self.simulator.discovery_port is not None
-        self.discovery_port = self.simulator.discovery_port
+        app.discovery_port = self.simulator.discovery_port
         for spec, device in zip(DEMO_HOME, devices, strict=True):
             saved = SavedDevice(spec.alias, device.host, device.port, room=spec.room)
-            self._watch(self.store.add_device(saved))
-        self._update_subtitle()
-        self.table.move_cursor(row=0)
+            app.controller.watch(await asyncio.to_thread(app.store.add_device, saved))
+        app.show_changes(app.controller.take_dirty())
+        app.table.move_cursor(row=0)
 
-    async def shutdown(self) -> None:
-        await super().shutdown()
+    async def stop(self) -> None:
         await self.simulator.stop()
+
+
+class DemoApp(TplinkApp):
+    """The dashboard on the demo home (only a constructor: the home comes in as options)."""
+
+    def __init__(self, store: ConfigStore, *, seed: int = 2024) -> None:
+        self.home = DemoHome(seed)
+        super().__init__(
+            store,
+            discovery_target=LOOPBACK_BROADCAST,
+            history_path=store.path.with_name("history.sqlite3"),
+            options=self.home.options(),
+        )
+        self.simulator = self.home.simulator

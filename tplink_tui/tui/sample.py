@@ -20,8 +20,10 @@ from ..devices.models import (
 )
 from ..discovery import DiscoveredDevice, DiscoveryResult
 from ..monitor import Monitor, Snapshot, Status
+from ..present import DEFAULT_PORT
 from ..store.config import ConfigStore, SavedDevice
 from .app import TplinkApp
+from .options import DashboardOptions
 from .screens.discover import DiscoverScreen
 from .screens.energy import EnergyReport, StatsLoader
 from .state import DeviceView
@@ -134,94 +136,112 @@ class _StillMonitor(Monitor):
         pass
 
 
+def feed_sample(app: TplinkApp) -> None:
+    """The startup hook: save the sample home and feed it fixed snapshots, then draw once."""
+    controller = app.controller
+    now = time.time()
+    for saved, raw, loads in sample_devices():
+        app.store.add_device(saved)
+        view = controller.watch(saved)
+        info = parse_sysinfo(raw)
+        volts = 230.4 if "(EU)" in info.model or "(UK)" in info.model else 120.6
+        for step in range(HISTORY):
+            energy, outlets = None, {}
+            if info.has_emeter and info.is_strip:
+                outlets = {
+                    i: _reading(_load(kind, step) if STRIP_ON[i] else 0.0, volts, 1.0 + i)
+                    for i, kind in enumerate(loads)
+                }
+            elif info.has_emeter:
+                energy = _reading(_load(loads[0], step), volts, 12.75)
+            state = DeviceState(info, energy, outlets, now)
+            controller.on_snapshot(
+                Snapshot(
+                    view.key,
+                    saved.host,
+                    saved.port,
+                    Status.ONLINE,
+                    state,
+                    last_seen=now,
+                    polls=step + 1,
+                    fresh=True,
+                )
+            )
+        if saved.name == "Heater":
+            controller.on_snapshot(
+                Snapshot(
+                    view.key,
+                    saved.host,
+                    saved.port,
+                    Status.OFFLINE,
+                    view.state,
+                    error=f"{view.key}: no reply within 3 s",
+                    last_seen=now - 130,
+                    offline_since=now - 125,
+                    polls=HISTORY + 1,
+                )
+            )
+        view.today_kwh = {"Fridge": 0.84, "Desk": 1.37, "Office strip": 0.96}.get(saved.name)
+        view.today_checked = time.monotonic()
+    app.show_changes(controller.take_dirty())
+    app.table.move_cursor(row=0)
+
+
+def sample_stats(view: DeviceView, outlet: int | None) -> StatsLoader:
+    """Fixed energy statistics for the energy view."""
+
+    async def load(today: date) -> EnergyReport:
+        days = [
+            EnergyStat(TODAY.year, TODAY.month, d, round(1.1 + 0.5 * math.sin(d / 2), 3))
+            for d in range(1, TODAY.day + 1)
+        ]
+        months = [
+            EnergyStat(TODAY.year, m, None, round(30 + 9 * math.cos(m / 2), 2))
+            for m in range(1, TODAY.month + 1)
+        ]
+        ours = [EnergyStat(s.year, s.month, s.day, s.energy_kwh * 0.97) for s in days[-7:]]
+        totals = {"24 h": 1.18, "7 d": 7.9, "30 d": 31.6}
+        return EnergyReport(days, months, None, ours, totals)
+
+    return load
+
+
+def sample_discovery(target: str, port: int, known: set[tuple[str, int]]) -> DiscoverScreen:
+    """A discovery dialog whose scan finds three fixed devices (one already saved)."""
+    found = [
+        DiscoveredDevice("127.0.0.1", port, parse_sysinfo(_sysinfo(7 + i, model, alias, True)))
+        for i, (port, model, alias) in enumerate(
+            [
+                (9901, "HS110(EU)", "Fridge"),
+                (9907, "HS103(US)", "Garden lights"),
+                (9908, "KP303(US)", "Workbench"),
+            ]
+        )
+    ]
+
+    async def scan(target: str, port: int, timeout: float) -> DiscoveryResult:
+        return DiscoveryResult(found, new_protocol_hosts=["127.0.0.9"])
+
+    return DiscoverScreen(target, DEFAULT_PORT, known, timeout=0.2, scanner=scan)
+
+
+SAMPLE = DashboardOptions(
+    label="sample · ",
+    fixed_today=TODAY,
+    discover_screen=sample_discovery,
+    stats_loader=sample_stats,
+    on_start=feed_sample,
+)
+
+
 class SampleApp(TplinkApp):
-    """The dashboard on fixed data; ``--demo`` is the live version."""
+    """The dashboard on fixed data (``--demo`` is the live version): only a constructor."""
 
     def __init__(self, store: ConfigStore) -> None:
         super().__init__(
-            store, monitor=_StillMonitor(), discovery_target="127.255.255.255", history=False
+            store,
+            monitor=_StillMonitor(),
+            discovery_target="127.255.255.255",
+            history=False,
+            options=SAMPLE,
         )
-        self.label = "sample · "
-        self.fixed_today = TODAY
-
-    def prepare(self) -> None:
-        now = time.time()
-        for saved, raw, loads in sample_devices():
-            self.store.add_device(saved)
-            view = self._watch(saved)
-            info = parse_sysinfo(raw)
-            volts = 230.4 if "(EU)" in info.model or "(UK)" in info.model else 120.6
-            for step in range(HISTORY):
-                energy, outlets = None, {}
-                if info.has_emeter and info.is_strip:
-                    outlets = {
-                        i: _reading(_load(kind, step) if STRIP_ON[i] else 0.0, volts, 1.0 + i)
-                        for i, kind in enumerate(loads)
-                    }
-                elif info.has_emeter:
-                    energy = _reading(_load(loads[0], step), volts, 12.75)
-                state = DeviceState(info, energy, outlets, now)
-                self._on_snapshot(
-                    Snapshot(
-                        view.key,
-                        saved.host,
-                        saved.port,
-                        Status.ONLINE,
-                        state,
-                        last_seen=now,
-                        polls=step + 1,
-                        fresh=True,
-                    )
-                )
-            if saved.name == "Heater":
-                self._on_snapshot(
-                    Snapshot(
-                        view.key,
-                        saved.host,
-                        saved.port,
-                        Status.OFFLINE,
-                        view.state,
-                        error=f"{view.key}: no reply within 3 s",
-                        last_seen=now - 130,
-                        offline_since=now - 125,
-                        polls=HISTORY + 1,
-                    )
-                )
-            view.today_kwh = {"Fridge": 0.84, "Desk": 1.37, "Office strip": 0.96}.get(saved.name)
-            view.today_checked = time.monotonic()
-        self._redraw_dirty()
-        self._update_subtitle()
-        self.table.move_cursor(row=0)
-
-    def stats_loader(self, view: DeviceView, outlet: int | None) -> StatsLoader:
-        async def load(today: date) -> EnergyReport:
-            days = [
-                EnergyStat(TODAY.year, TODAY.month, d, round(1.1 + 0.5 * math.sin(d / 2), 3))
-                for d in range(1, TODAY.day + 1)
-            ]
-            months = [
-                EnergyStat(TODAY.year, m, None, round(30 + 9 * math.cos(m / 2), 2))
-                for m in range(1, TODAY.month + 1)
-            ]
-            ours = [EnergyStat(s.year, s.month, s.day, s.energy_kwh * 0.97) for s in days[-7:]]
-            totals = {"24 h": 1.18, "7 d": 7.9, "30 d": 31.6}
-            return EnergyReport(days, months, None, ours, totals)
-
-        return load
-
-    def make_discover_screen(self, known: set[tuple[str, int]]) -> DiscoverScreen:
-        found = [
-            DiscoveredDevice("127.0.0.1", port, parse_sysinfo(_sysinfo(7 + i, model, alias, True)))
-            for i, (port, model, alias) in enumerate(
-                [
-                    (9901, "HS110(EU)", "Fridge"),
-                    (9907, "HS103(US)", "Garden lights"),
-                    (9908, "KP303(US)", "Workbench"),
-                ]
-            )
-        ]
-
-        async def scan(target: str, port: int, timeout: float) -> DiscoveryResult:
-            return DiscoveryResult(found, new_protocol_hosts=["127.0.0.9"])
-
-        return DiscoverScreen(self.discovery_target, 9999, known, timeout=0.2, scanner=scan)

@@ -1,18 +1,19 @@
-"""What the dashboard knows about each device, and how it is worded. No Textual here.
+"""What the dashboard knows about each device, and how its cells are worded. No Textual here.
 
-Kept apart from the widgets so the formatting and the bookkeeping (histories,
-pending toggles, offline timers) are plain code that tests can check directly.
+Kept apart from the widgets so the bookkeeping (histories, pending toggles,
+offline timers) is plain code that tests can check directly. Numbers and
+durations are worded by ``tplink_tui.present``, as in the CLI.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from ..devices.models import DeviceState, SysInfo
 from ..monitor import Snapshot, Status
+from ..present import outlets_on, short_duration
 
 HISTORY_POINTS = 120
 PENDING_TIMEOUT = 6.0
@@ -107,36 +108,6 @@ class DeviceView:
 # -- wording ---------------------------------------------------------------------
 
 
-def format_power(watts: float | None) -> str:
-    if watts is None or not math.isfinite(watts):
-        return "—"
-    if abs(watts) >= 1e6:
-        return f"{watts:.2g} W"  # an absurd reading stays one short cell
-    if watts >= 1000:
-        return f"{watts / 1000:.2f} kW"
-    return f"{watts:.1f} W"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
-
-
-def short_duration(seconds: float) -> str:
-    """'42s', '12m', '3h', '2d': for table cells."""
-    seconds = int(max(0, seconds))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def status_text(view: DeviceView, now: float | None = None) -> str:
     snapshot = view.snapshot
     if snapshot is None or snapshot.status is Status.CONNECTING:
@@ -152,7 +123,7 @@ def state_text(view: DeviceView) -> str:
     if info is None:
         return "—"
     if info.is_strip:
-        return f"{info.outlets_on}/{len(info.children)} on"
+        return outlets_on(info)
     shown = view.shown_state()
     return "on" if shown else "off"
 

@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar
 
 from ...discovery import DiscoveredDevice, DiscoveryResult, discover
 from ...errors import TplinkError
+from ...present import format_address, outlets_on
 from ..safe import text as safe_text
 
 Scanner = Callable[[str, int, float], Awaitable[DiscoveryResult]]
@@ -111,11 +112,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         table.clear()
         for found in result.devices:
             info = found.sysinfo
-            state = (
-                f"{info.outlets_on}/{len(info.children)} on"
-                if info.is_strip
-                else ("on" if info.is_on else "off")
-            )
+            state = outlets_on(info) if info.is_strip else ("on" if info.is_on else "off")
             saved = "yes" if (found.host, found.port) in self.known else ""
             table.add_row(
                 safe_text(found.host),
@@ -125,7 +122,7 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
                 safe_text(info.mac),
                 state,
                 saved,
-                key=f"{found.host}:{found.port}",
+                key=format_address(found.host, found.port),
             )
         notes = [f"Found {len(result.devices)} device(s)."]
         if result.new_protocol_hosts:

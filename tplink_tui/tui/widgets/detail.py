@@ -6,12 +6,16 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Label, Static, Switch
 
 from ...monitor import Status
+from ...present import duration as format_duration
+from ...present import format_address
+from ...present import power as format_power
 from ..safe import plain
 from ..safe import text as safe_text
-from ..state import WHOLE_DEVICE, DeviceView, format_duration, format_power
+from ..state import WHOLE_DEVICE, DeviceView
 from .sparkline import PowerSparkline
 
 
@@ -55,7 +59,20 @@ def set_content(widget: Static, content: Text | str) -> None:
 
 
 class OutletRow(Horizontal):
-    """Name, switch, watts and a mini sparkline for one outlet (or a plug's relay)."""
+    """Name, switch, watts and a mini sparkline for one outlet (or a plug's relay).
+
+    Flipping its switch posts ``SwitchRequested``: the row knows which device and
+    outlet it shows, so nobody has to walk up from the switch to find out.
+    """
+
+    class SwitchRequested(Message):
+        """The person flipped this outlet's switch (not a repaint from a poll)."""
+
+        def __init__(self, device_key: str, outlet: int, on: bool) -> None:
+            super().__init__()
+            self.device_key = device_key
+            self.outlet = outlet
+            self.on = on
 
     DEFAULT_CSS = """
     OutletRow { height: 1; }
@@ -85,6 +102,10 @@ class OutletRow(Horizontal):
         yield Label("", classes="outlet-state")
         yield Label("", classes="outlet-power")
         yield PowerSparkline([])
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        self.post_message(self.SwitchRequested(self.device_key, self.outlet, event.value))
 
     @property
     def outlet_id(self) -> str:
@@ -186,7 +207,7 @@ class DetailPane(VerticalScroll):
     def _info_text(self, view: DeviceView) -> Text:
         info = view.sysinfo
         text = Text()
-        rows: list[tuple[str, str]] = [("Host", f"{view.host}:{view.port}")]
+        rows: list[tuple[str, str]] = [("Host", format_address(view.host, view.port))]
         if view.room:
             rows.append(("Room", view.room))
         if info:
