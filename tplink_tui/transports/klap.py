@@ -226,6 +226,10 @@ class KlapTransport:
             self._cipher = None
             await self._http.close()
 
+    def reset(self) -> None:
+        """Forget the session (after a smart 9999): the next request shakes hands."""
+        self._cipher = None
+
     def abort(self) -> None:
         self._cipher = None
         self._http.abort()
