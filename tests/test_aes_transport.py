@@ -101,6 +101,7 @@ async def test_wrong_password_then_fresh_handshake_works(sim: NewerSimulator) ->
     t.credentials = CREDS
     assert _info(await t.request(INFO))["model"] == "EP25"
     assert t.handshakes > before  # a refused login spoils the session: new handshake
+    await t.close()
 
 
 async def test_forgotten_session_renewed_once(sim: NewerSimulator) -> None:

@@ -89,14 +89,29 @@ def test_children_sorted_by_position_and_night_light_skipped() -> None:
     b = base64.b64encode
     result = {
         "child_device_list": [
-            {"device_id": "B", "position": 2, "nickname": b(b"Two").decode(), "device_on": True,
-             "category": "plug.powerstrip.sub-plug"},
-            {"device_id": "L", "position": 0, "nickname": b(b"Light").decode(),
-             "device_on": False, "category": "plug.powerstrip.sub-bulb"},
-            {"device_id": "A", "position": 1, "nickname": "not base64!", "device_on": False,
-             "type": "SMART.TAPOPLUG"},
+            {
+                "device_id": "B",
+                "position": 2,
+                "nickname": b(b"Two").decode(),
+                "device_on": True,
+                "category": "plug.powerstrip.sub-plug",
+            },
+            {
+                "device_id": "L",
+                "position": 0,
+                "nickname": b(b"Light").decode(),
+                "device_on": False,
+                "category": "plug.powerstrip.sub-bulb",
+            },
+            {
+                "device_id": "A",
+                "position": 1,
+                "nickname": "not base64!",
+                "device_on": False,
+                "type": "SMART.TAPOPLUG",
+            },
         ]
-    }  # fmt: skip
+    }
     outlets = smart.parse_children(result)
     assert [(o.index, o.id, o.alias, o.is_on) for o in outlets] == [
         (0, "A", "not base64!", False),
