@@ -126,7 +126,7 @@ def _reading(watts: float, volts: float, total: float) -> EnergyReading:
     )
 
 
-class _StillMonitor(Monitor):
+class StillMonitor(Monitor):
     """A monitor that never polls: the sample feeds it fixed snapshots."""
 
     def start(self) -> None:
@@ -240,7 +240,7 @@ class SampleApp(TplinkApp):
     def __init__(self, store: ConfigStore) -> None:
         super().__init__(
             store,
-            monitor=_StillMonitor(),
+            monitor=StillMonitor(),
             discovery_target="127.255.255.255",
             history=False,
             options=SAMPLE,
