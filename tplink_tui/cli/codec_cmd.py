@@ -43,7 +43,7 @@ EPILOG = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     decode = sub.add_parser(
         "decode",
         help="decrypt captured payloads (hex or base64) and pretty-print the JSON",

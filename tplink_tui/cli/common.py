@@ -48,7 +48,7 @@ T = TypeVar("T")
 PIPE_WIDTH = 200  # rich's width when stdout is not a terminal and COLUMNS is unset
 
 OUTLET_HELP = "strip outlet: 0-based index N, child id, 2-digit short id, or outlet name"
-HOST_HELP = "a saved device name, or host[:port] (port 9999 by default)"
+HOST_HELP = f"a saved device name, or host[:port] (port {DEFAULT_PORT} by default)"
 
 
 # -- consoles and output -------------------------------------------------------

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..address import format_address, parse_address
+from ..address import DEFAULT_PORT, format_address, parse_address
 from ..errors import ConfigUsageError, UsageError
 from ..store.config import (
     ConfigStore,
@@ -45,7 +45,7 @@ exit codes: 0 success, 2 usage error (malformed host, unknown or duplicate name)
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``devices list|add|remove|rename|import``."""
     epilog = _EPILOG.format(path=default_config_path())
     parser = subparsers.add_parser(
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
     p = verbs.add_parser("add", help="save a device by host[:port]", epilog=epilog)
-    p.add_argument("host", metavar="HOST", help="host[:port] (port 9999 when omitted)")
+    p.add_argument("host", metavar="HOST", help=f"host[:port] (port {DEFAULT_PORT} when omitted)")
     p.add_argument("--name", help="the name to save it under (default: the host)")
     p.add_argument("--room", default="", help="room, for grouping in the dashboard")
     p.add_argument("--description", default="", help="free text")

@@ -42,7 +42,7 @@ def meter_budget(wait: float) -> float:
     return min(max(wait, METER_BUDGET_MIN), METER_BUDGET_MAX)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "discover",
         help="find devices on the local network (UDP broadcast)",
@@ -59,7 +59,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help=f"broadcast or unicast address to ask (default {DEFAULT_TARGET})",
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, metavar="P", help="UDP port (default 9999)"
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="P",
+        help=f"UDP port (default {DEFAULT_PORT})",
     )
     # Here --timeout is the listening time, so the common options come without it.
     parser.add_argument(
@@ -252,15 +256,9 @@ def run_discover(args: argparse.Namespace) -> int:
 
 def _table(found: list[tuple[DiscoveredDevice, DeviceState | None]]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column, justify in (
-        ("host", "left"),
-        ("model", "left"),
-        ("alias", "left"),
-        ("mac", "left"),
-        ("state", "left"),
-        ("power", "right"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for column in ("host", "model", "alias", "mac", "state"):
+        table.add_column(column)
+    table.add_column("power", justify="right")
     for device, state in found:
         info = _info(device, state)
         port = device.port

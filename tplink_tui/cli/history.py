@@ -84,7 +84,7 @@ def parse_time(text: str, now: float | None = None) -> float:
     return moment.timestamp()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``history export`` and ``history prune``."""
     epilog = _EPILOG.format(path=default_history_path())
     parser = subparsers.add_parser(

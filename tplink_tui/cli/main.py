@@ -1,8 +1,11 @@
 """``tplink-tui``: the dashboard with no verb, or a command-line verb.
 
-Exit codes (also in --help and the README):
+Exit codes (also in --help and the README) come from the error classes
+(``tplink_tui.errors``: each carries ``exit_code``); ``run_verb`` here is the one
+place that turns an exception into its code and its one line on stderr:
   0 success
-  1 the device answered with an error, or lacks the feature
+  1 the device answered with an error, or lacks the feature (also: an unexpected
+    error, which is a bug and says so)
   2 usage error (bad arguments, malformed host, unknown outlet, invalid JSON)
   3 the device is unreachable or timed out
   4 config or history storage error
@@ -23,6 +26,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from ..errors import (
     EXIT_DEVICE,
@@ -64,7 +68,7 @@ VerbFunc = Callable[[argparse.Namespace], "int | None"]
 EXIT_CODES_HELP = """\
 exit codes:
   0  success
-  1  the device answered with an error, or lacks the feature
+  1  the device answered with an error, or lacks the feature (or a bug)
   2  usage error (bad arguments, malformed host, unknown outlet, invalid JSON)
   3  the device is unreachable or timed out
   4  config or history storage error
@@ -134,7 +138,7 @@ def verb(func: VerbFunc) -> Callable[[argparse.Namespace], int]:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         message = display(message, limit=500) + _suggestion(message)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -173,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_common_everywhere(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_common_everywhere(sub: argparse._SubParsersAction[Any]) -> None:
     """Let --json, -v and --timeout stand after the verb too, at any depth."""
     for child in set(sub.choices.values()):
         if not any("--json" in a.option_strings for a in child._actions):

@@ -18,6 +18,7 @@ from .. import untrusted
 from ..devices import catalog
 from ..devices.client import DeviceClient, find_error
 from ..errors import UsageError
+from ..present import DEFAULT_PORT
 from .common import add_yes, confirm, print_json, resolve, run_on, stdout
 from .main import EXIT_CODES_HELP, verb
 
@@ -30,7 +31,7 @@ _DANGEROUS_METHODS = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "send",
         help="send one command or raw JSON request, print the reply (old client's flags)",
@@ -43,7 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "-t", "--target", metavar="HOST", required=True, help="saved device name or host[:port]"
     )
-    parser.add_argument("-p", "--port", type=int, metavar="PORT", help="port (default 9999)")
+    parser.add_argument(
+        "-p", "--port", type=int, metavar="PORT", help=f"port (default {DEFAULT_PORT})"
+    )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "-c", "--command", metavar="CMD", choices=sorted(catalog.COMMANDS), help=_commands_help()

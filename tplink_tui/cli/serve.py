@@ -24,7 +24,7 @@ WARNING = (
 __all__ = ["is_loopback", "register", "run"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "serve",
         help="serve the dashboard to a web browser",
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--allow-origin {text!r}: expected http(s)://HOST[:PORT]")
         origins.append(origin)
     if not is_loopback(args.host):
+        # Unbracketed on purpose: tests/test_safe_defaults.py pins "{host}:{port}" here.
         print(WARNING.format(host=args.host, port=args.port), file=sys.stderr)
     dashboard = [sys.executable, "-m", "tplink_tui", *(["--demo"] if args.demo else [])]
     server = guarded(textual_serve.server.Server)(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ListenError, UsageError
+from ..present import DEFAULT_PORT, format_address
 from ..simulator import PROFILES, Faults, SimulatedDevice, Simulator
 from ..simulator.home import DEMO_HOME, start_demo_home
 from ..simulator.profiles import get_profile
@@ -61,7 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--addr-base", metavar="ADDR", help="devices on ADDR, ADDR+1, ... sharing --port"
     )
     parser.add_argument(
-        "--port", type=int, metavar="P", help="port (with --addr-base, default 9999)"
+        "--port", type=int, metavar="P", help=f"port (with --addr-base, default {DEFAULT_PORT})"
     )
     parser.add_argument("--seed", type=int, default=0, help="identity and load seed")
     parser.add_argument(
@@ -130,7 +131,8 @@ def _plan(args: argparse.Namespace, count: int) -> dict[str, Any]:
             raise UsageError(f"--addr-base {args.addr_base!r} is not a usable address") from None
         if first.is_loopback != last.is_loopback:
             raise UsageError("--addr-base range leaves 127.0.0.0/8")
-        return {"addr_base": args.addr_base, "port": 9999 if args.port is None else args.port}
+        port = DEFAULT_PORT if args.port is None else args.port
+        return {"addr_base": args.addr_base, "port": port}
     if args.base_port is not None:
         return {"base_port": args.base_port}
     if args.port is not None and count > 1:
@@ -231,8 +233,7 @@ async def _serve(args: argparse.Namespace) -> int:
             print(json.dumps(describe(device)))
         print(json.dumps({"ready": True}), flush=True)
         print(
-            f"{PROG}: {len(devices)} devices; discovery: {sim.broadcast}:{sim.discovery_port}"
-            "; Ctrl-C to stop",
+            f"{PROG}: {len(devices)} devices; discovery: {_discovery(sim)}; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,
         )
@@ -244,6 +245,12 @@ async def _serve(args: argparse.Namespace) -> int:
     finally:
         await sim.stop()
     return 0
+
+
+def _discovery(sim: Simulator) -> str:
+    """Where one broadcast reaches every device (``off`` without a listener)."""
+    port = sim.discovery_port
+    return "off" if port is None else format_address(sim.broadcast, port)
 
 
 @verb

@@ -48,7 +48,7 @@ class RuntimeStat:
     minutes: int
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "usage",
         help="runtime statistics: minutes on per day and per month",

@@ -43,7 +43,7 @@ Namespace = argparse.Namespace
 
 
 def _add(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     summary: str,
     func: Callable[[Namespace], int],
@@ -68,7 +68,7 @@ def _add(
     return parser
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add(sub, "info", "identity, state and meter readings of a device", run_info)
     for name, summary in (("on", "switch on"), ("off", "switch off"), ("toggle", "flip")):
         _add(

@@ -24,7 +24,7 @@ from .common import Target, print_json, resolve, run, safe, state_dict, stdout
 from .main import EXIT_CODES_HELP, verb
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "watch",
         help="print a line per reading of one or more devices (JSON lines with --json)",
