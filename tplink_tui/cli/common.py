@@ -25,8 +25,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from .. import untrusted
 from ..address import parse_address
@@ -86,6 +88,16 @@ def on_off(value: bool | None) -> str:
     if value is None:
         return f"[dim]{MISSING}[/]"
     return "[bold green]on[/]" if value else "[red]off[/]"
+
+
+def table(title: str | None = None) -> Table:
+    """The verbs' one table look: a rule under the header, the title on the left."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def period(year: int, month: int, day: int | None = None) -> str:
+    """A statistics row's date: ``2024-05-01`` for a day, ``2024-05`` for a month."""
+    return f"{year}-{month:02d}" if day is None else f"{year}-{month:02d}-{day:02d}"
 
 
 def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:

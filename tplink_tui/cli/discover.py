@@ -14,7 +14,6 @@ import ipaddress
 import time
 from typing import Any
 
-from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,6 +25,7 @@ from ..errors import TplinkError, UsageError
 from ..present import DEFAULT_PORT, MISSING, format_address, outlets_on, power
 from ..untrusted import display
 from .common import on_off, print_json, run, safe, stderr, stdout, sysinfo_dict
+from .common import table as new_table
 from .main import EXIT_CODES_HELP, add_common_options, verb
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
@@ -255,7 +255,7 @@ def run_discover(args: argparse.Namespace) -> int:
 
 
 def _table(found: list[tuple[DiscoveredDevice, DeviceState | None]]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = new_table()
     for column in ("host", "model", "alias", "mac", "state"):
         table.add_column(column)
     table.add_column("power", justify="right")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich import box
 from rich.table import Table
 
 from ..devices.client import DeviceClient
@@ -19,6 +18,7 @@ from .common import (
     outlet_ref,
     parse_month,
     parse_year,
+    period,
     print_json,
     reading_dict,
     resolve,
@@ -27,6 +27,7 @@ from .common import (
     stdout,
     strip_totals,
 )
+from .common import table as new_table
 from .main import verb
 
 Namespace = argparse.Namespace
@@ -93,7 +94,7 @@ def _energy_now(args: Namespace, target: Target) -> int:
 
 
 def _reading_table(title: str, state: bool = True) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = new_table(title)
     table.add_column("")
     for column in ("power W", "voltage V", "current A", "total kWh"):
         table.add_column(column, justify="right")
@@ -134,37 +135,27 @@ def _energy_stats(
     total = round(sum(s.energy_kwh for s in stats), 6)
     if args.json:
         key = "days" if month is not None else "months"
-        period = {"year": month[0], "month": month[1]} if month else {"year": year}
+        span = {"year": month[0], "month": month[1]} if month else {"year": year}
         print_json(
             {
                 "host": target.host,
                 "port": target.port,
                 "outlet": outlet_ref(outlet),
-                **period,
+                **span,
                 key: rows,
                 "total_kwh": total,
             }
         )
         return 0
-    label = f"{month[0]}-{month[1]:02d}" if month else str(year)
-    table = Table(
-        title=f"{describe_target(target, outlet, seen)}  [dim]{label}[/]",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    label = period(*month) if month else str(year)
+    table = new_table(f"{describe_target(target, outlet, seen)}  [dim]{label}[/]")
     table.add_column("day" if month else "month")
     table.add_column("kWh", justify="right")
     table.add_column("", style="cyan")
     peak = max((s.energy_kwh for s in stats), default=0.0) or 1.0
     for stat in sorted(stats, key=lambda s: (s.year, s.month, s.day or 0)):
-        when = (
-            f"{stat.year}-{stat.month:02d}-{stat.day:02d}"
-            if stat.day is not None
-            else f"{stat.year}-{stat.month:02d}"
-        )
         bar = "▇" * max(0, round(20 * stat.energy_kwh / peak))
-        table.add_row(when, number(stat.energy_kwh, 3), bar)
+        table.add_row(period(stat.year, stat.month, stat.day), number(stat.energy_kwh, 3), bar)
     table.add_section()
     table.add_row("[bold]total[/]", f"[bold]{number(total, 3)}[/]", "")
     if not stats:

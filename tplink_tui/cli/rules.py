@@ -6,7 +6,6 @@ import argparse
 import math
 from typing import Any
 
-from rich import box
 from rich.table import Table
 
 from ..devices.client import DeviceClient
@@ -25,6 +24,7 @@ from .common import (
     safe,
     stdout,
 )
+from .common import table as new_table
 from .main import verb
 
 Namespace = argparse.Namespace
@@ -83,12 +83,7 @@ def run_rules(args: Namespace) -> int:
     if not rules:
         stdout().print(f"{describe_target(target, outlet, seen)}: no {label} rules")
         return 0
-    table = Table(
-        title=f"{describe_target(target, outlet, seen)}  [dim]{label}[/]",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = new_table(f"{describe_target(target, outlet, seen)}  [dim]{label}[/]")
     for column in ("name", "enabled", "days", "start", "action", "end", "action", "id"):
         table.add_column(column, style="dim" if column == "id" else None)
     for rule in rules:
@@ -205,9 +200,7 @@ def run_wlanscan(args: Namespace) -> int:
     if not networks:
         stdout().print(f"{describe_target(target)}: no networks found")
         return 0
-    table = Table(
-        title=describe_target(target), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-    )
+    table = new_table(describe_target(target))
     table.add_column("ssid")
     table.add_column("security")
     show_rssi = any("rssi" in n for n in networks)

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rich import box
-from rich.table import Table
-
 from ..devices import catalog
 from ..devices.client import DeviceClient
 from ..devices.models import OutletInfo
@@ -27,11 +24,13 @@ from .common import (
     outlet_ref,
     parse_month,
     parse_year,
+    period,
     print_json,
     resolve,
     run_with_info,
 )
 from .common import stdout as stdout_console
+from .common import table as new_table
 from .main import EXIT_CODES_HELP, verb
 
 Namespace = argparse.Namespace
@@ -127,7 +126,7 @@ def run_usage(args: Namespace) -> int:
     total = sum(s.minutes for s in stats)
     if args.json:
         key = "days" if month is not None else "months"
-        period = {"year": month[0], "month": month[1]} if month else {"year": year}
+        span = {"year": month[0], "month": month[1]} if month else {"year": year}
         rows = [
             {"year": s.year, "month": s.month, "day": s.day, "minutes": s.minutes} for s in stats
         ]
@@ -135,13 +134,13 @@ def run_usage(args: Namespace) -> int:
             "host": target.host,
             "port": target.port,
             "outlet": outlet_ref(outlet),
-            **period,
+            **span,
             key: rows,
             "total_minutes": total,
         }
         print_json(value)
         return 0
-    label = f"{month[0]}-{month[1]:02d}" if month else str(year)
+    label = period(*month) if month else str(year)
     title = describe_target(target, outlet, seen)
     _print_table(title, label, stats, total, by_day=month is not None)
     return 0
@@ -150,12 +149,7 @@ def run_usage(args: Namespace) -> int:
 def _print_table(
     title: str, label: str, stats: list[RuntimeStat], total: int, *, by_day: bool
 ) -> None:
-    table = Table(
-        title=f"{title}  [dim]{label} runtime[/]",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = new_table(f"{title}  [dim]{label} runtime[/]")
     table.add_column("day" if by_day else "month")
     table.add_column("on", justify="right")
     table.add_column("min", justify="right", style="dim")
@@ -163,13 +157,13 @@ def _print_table(
     # A full bar is a whole day (or month) switched on, so rows compare across periods.
     full = MINUTES_PER_DAY if by_day else MINUTES_PER_DAY * 31
     for stat in stats:
-        when = (
-            f"{stat.year}-{stat.month:02d}-{stat.day:02d}"
-            if stat.day is not None
-            else f"{stat.year}-{stat.month:02d}"
-        )
         bar = "▇" * round(20 * min(stat.minutes, full) / full)
-        table.add_row(when, duration(stat.minutes * 60), str(stat.minutes), bar)
+        table.add_row(
+            period(stat.year, stat.month, stat.day),
+            duration(stat.minutes * 60),
+            str(stat.minutes),
+            bar,
+        )
     table.add_section()
     table.add_row("[bold]total[/]", f"[bold]{duration(total * 60)}[/]", str(total), "")
     if not stats:

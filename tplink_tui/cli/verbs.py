@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from rich import box
 from rich.table import Table
 
 from ..devices.client import DeviceClient
@@ -35,6 +34,7 @@ from .common import (
     state_dict,
     stdout,
 )
+from .common import table as new_table
 from .energy import run_energy
 from .main import EXIT_CODES_HELP, verb
 from .rules import run_cloudinfo, run_countdown, run_restart, run_rules, run_wlanscan
@@ -202,7 +202,7 @@ def run_info(args: Namespace) -> int:
 
 def _outlet_table(state: DeviceState) -> Table:
     metered = state.sysinfo.has_emeter
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = new_table()
     table.add_column("#", justify="right")
     table.add_column("id", style="dim")
     table.add_column("name")
