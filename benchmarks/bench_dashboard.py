@@ -8,8 +8,9 @@ The simulator runs in a child process (``tplink-tui simulate``); this process ru
 and history recording into a temporary folder, as a user's dashboard would. For
 ``--duration`` seconds (default 10 min; 30 s with --quick) it measures:
 
-- redraw: the app's coalesced redraw of dirty rows (``_redraw_dirty``, every 0.2 s),
-  timed per call; "per cycle" sums the calls of each second, i.e. the time to
+- redraw: the app's coalesced redraw of dirty rows (``show_changes``, handling the
+  ``DevicesChanged`` message the flush timer posts every 0.2 s), timed per call;
+  "per cycle" sums the calls of each second, i.e. the time to
   apply one full poll cycle (every device updated once);
 - frames: one frame = one screen update that produced output (Textual's
   ``Screen._on_timer_update`` with dirty widgets). Headless Textual computes the
@@ -39,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -137,17 +139,17 @@ async def measure(
     app = TplinkApp(store, monitor=monitor, history_path=folder / "history.sqlite3")
 
     redraws: list[tuple[float, float, int]] = []  # (end time, seconds, dirty rows)
-    original_redraw = app._redraw_dirty
+    original_redraw = app.show_changes
     measuring = False
 
-    def timed_redraw() -> None:
-        rows = len(app._dirty)
+    def timed_redraw(keys: Iterable[str]) -> None:
+        keys = tuple(keys)
         start = time.perf_counter()
-        original_redraw()
-        if measuring and rows:
-            redraws.append((time.perf_counter(), time.perf_counter() - start, rows))
+        original_redraw(keys)
+        if measuring and keys:
+            redraws.append((time.perf_counter(), time.perf_counter() - start, len(keys)))
 
-    app._redraw_dirty = timed_redraw  # type: ignore[method-assign]  # before on_mount
+    app.show_changes = timed_redraw  # type: ignore[method-assign]  # before on_mount
 
     led_written: dict[str, float] = {}
 
