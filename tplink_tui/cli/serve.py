@@ -7,10 +7,11 @@ A local web server is reachable from every page the user's browser opens, so the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 
-from ..errors import ListenError, UsageError
+from ..errors import UsageError
 from ..web import DEFAULT_MAX_SESSIONS
 from ..web.policy import is_loopback, parse_origin
 from .main import verb
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import textual_serve.server
 
-    from ..web.server import BindError, guarded
+    from ..web.server import guarded
 
     if not 0 < args.port < 65536:
         raise UsageError("--port must be 1-65535")
@@ -81,15 +82,6 @@ def run(args: argparse.Namespace) -> int:
         allow_origins=tuple(origins),
         max_sessions=args.max_sessions,
     )
-    try:
-        server.serve()
-    except BindError as exc:
-        if isinstance(exc, ListenError):
-            raise
-        # A busy or forbidden port is a problem with the arguments (pick another --port
-        # or --host), not an unreachable device: a usage error. (Until BindError
-        # derives from ListenError and carries that code by its class.)
-        raise ListenError(str(exc)) from exc
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve()  # a BindError is a ListenError: exit 2 through the one map
     return 0

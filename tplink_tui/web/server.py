@@ -24,7 +24,7 @@ from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from ..errors import TplinkError
+from ..errors import ListenError
 from . import DEFAULT_MAX_SESSIONS
 from .guard import guard_middleware, security_headers
 from .policy import AccessPolicy, Origin, new_token
@@ -38,8 +38,9 @@ MAX_CELLS = 1000
 ANNOUNCE_WAIT_S = 5.0
 
 
-class BindError(TplinkError):
-    """The server could not listen on the address it was given (busy port, no permission)."""
+class BindError(ListenError):
+    """The server could not listen on the address it was given (busy port, no permission):
+    a problem with --host/--port, so a usage error (exit 2) by its class."""
 
 
 def _url_host(host: str) -> str:
