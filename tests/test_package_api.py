@@ -26,6 +26,7 @@ DOCUMENTED_ERRORS = (
     "OutletNotFound",
     "NotSupported",
     "ConfigError",
+    "UsageError",
 )
 
 

@@ -11,6 +11,7 @@ from .errors import (
     OutletNotFound,
     ProtocolError,
     TplinkError,
+    UsageError,
 )
 
 __version__ = "0.1.0"
@@ -31,4 +32,5 @@ __all__ = [
     "SmartPlug",
     "SysInfo",
     "TplinkError",
+    "UsageError",
 ]
