@@ -6,7 +6,7 @@ devices every poll re-renders every visible cell, and its public API offers no
 way to cache by cell value. ``DeviceTable`` overrides two private render methods
 (``_render_cell``, ``_render_line_in_row``), shrinks three private caches and
 reads a few private attributes, all listed in ``TEXTUAL_INTERNALS``;
-``tests/test_tui_device_table.py`` checks them against the installed Textual and
+``tests/test_tui_controller.py`` checks them against the installed Textual and
 fails with a clear message when a release renames or reshapes them. (Should one
 still slip through, each override falls back to DataTable's own rendering.)
 """
