@@ -59,7 +59,9 @@ def test_missing_file_is_an_empty_config(store: ConfigStore) -> None:
 def test_round_trip(store: ConfigStore) -> None:
     store.add_device(SavedDevice("Fridge", "127.0.0.1", 9999, room="Kitchen", mac="AA:BB"))
     store.add_device(
-        SavedDevice("Strip", "127.0.0.2", 10000, outlet_names={"0": "Desk", "1": "Monitor"})
+        SavedDevice(
+            "Strip", "127.0.0.2", 10000, extra={"outlet_names": {"0": "Desk", "1": "Monitor"}}
+        )
     )
     store.update_settings(theme="nord", poll_interval=1.5, history_enabled=False)
     data = json.loads(store.path.read_text())
@@ -67,7 +69,7 @@ def test_round_trip(store: ConfigStore) -> None:
     assert [d["name"] for d in data["devices"]] == ["Fridge", "Strip"]
     loaded = ConfigStore(store.path).load()
     assert loaded.devices[0] == SavedDevice("Fridge", "127.0.0.1", 9999, "Kitchen", "AA:BB")
-    assert loaded.devices[1].outlet_names == {"0": "Desk", "1": "Monitor"}
+    assert loaded.devices[1].extra["outlet_names"] == {"0": "Desk", "1": "Monitor"}
     assert loaded.devices[1].address == "127.0.0.2:10000"
     assert loaded.settings == Settings(theme="nord", poll_interval=1.5, history_enabled=False)
 
@@ -110,7 +112,7 @@ def test_names_are_unique_case_insensitively(store: ConfigStore) -> None:
 def test_update_and_find(store: ConfigStore) -> None:
     store.add_device(SavedDevice("Lamp", "127.0.0.1"))
     store.add_device(SavedDevice("Strip", "127.0.0.2", 10001))
-    store.update_device("lamp", room="Hall", outlet_names={"0": "x"})
+    store.update_device("lamp", room="Hall")
     assert store.find("LAMP").room == "Hall"  # type: ignore[union-attr]
     assert store.find("127.0.0.2").name == "Strip"  # type: ignore[union-attr]
     assert store.find("127.0.0.2:10001").name == "Strip"  # type: ignore[union-attr]

@@ -205,13 +205,15 @@ def test_lone_surrogate_from_argv_is_repaired_before_the_write(cfg: Path) -> Non
 
 def test_store_api_repairs_surrogates_and_never_raises_on_write(cfg: Path) -> None:
     store = ConfigStore(cfg)
-    store.add_device(SavedDevice("a\udc80", "127.0.0.1", outlet_names={"\ud83d": "x\udfff"}))
+    store.add_device(
+        SavedDevice("a\udc80", "127.0.0.1", extra={"outlet_names": {"\ud83d": "x\udfff"}})
+    )
     store.update_settings(theme="\ud800", custom={"k\ud800": ["\udbff"]})
     raw = cfg.read_bytes().decode("utf-8")
     assert "\\ud" not in raw.lower()
     config = store.load()
     assert config.devices[0].name == "a\ufffd"
-    assert config.devices[0].outlet_names == {"\ufffd": "x\ufffd"}
+    assert config.devices[0].extra["outlet_names"] == {"\ufffd": "x\ufffd"}
     assert config.settings.theme == "\ufffd"
     assert config.settings.extra["custom"] == {"k\ufffd": ["\ufffd"]}
     deep: list[Any] = []

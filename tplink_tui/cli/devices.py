@@ -22,11 +22,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..address import DEFAULT_PORT, format_address, parse_address
-from ..errors import ConfigUsageError, UsageError
+from ..errors import UsageError
 from ..store.config import (
     ConfigStore,
-    DeviceExists,
-    DeviceNotFound,
     SavedDevice,
     default_config_path,
 )
@@ -93,14 +91,8 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch to the action."""
     action = getattr(args, "devices_verb", None) or "list"
     store = ConfigStore()
-    try:
-        return _ACTIONS[action](store, args)
-    except (DeviceExists, DeviceNotFound) as exc:
-        if isinstance(exc, UsageError):
-            raise
-        # Until the store's two classes derive from ConfigUsageError (and so carry
-        # exit 2 by their class): the file is fine, the request named a wrong device.
-        raise ConfigUsageError(str(exc)) from exc
+    # DeviceExists / DeviceNotFound are ConfigUsageErrors: exit 2 by their class.
+    return _ACTIONS[action](store, args)
 
 
 def _json_out(data: Any) -> None:

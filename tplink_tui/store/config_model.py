@@ -22,7 +22,7 @@ from typing import Any
 import platformdirs
 
 from ..address import DEFAULT_PORT, format_address, parse_address
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigUsageError
 from ..untrusted import repair_surrogates
 from .config_files import MAX_FILE_BYTES, MAX_JSON_DEPTH, load_json, read_file, too_deep
 
@@ -59,11 +59,11 @@ CONFIG_ENV = "TPLINK_TUI_CONFIG"
 SCHEMA_VERSION = 1
 
 
-class DeviceExists(ConfigError):
+class DeviceExists(ConfigUsageError):
     """A device with that name (compared case-insensitively) is already saved."""
 
 
-class DeviceNotFound(ConfigError):
+class DeviceNotFound(ConfigUsageError):
     """No saved device has that name."""
 
 
@@ -86,7 +86,6 @@ class SavedDevice:
     mac: str = ""
     description: str = ""
     brand: str = ""
-    outlet_names: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """Keys this version does not know, written back unchanged."""
 
@@ -105,7 +104,6 @@ class SavedDevice:
             mac=self.mac,
             description=self.description,
             brand=self.brand,
-            outlet_names=dict(self.outlet_names),
         )
         return data
 
@@ -218,11 +216,6 @@ def parse_device(data: Any, where: str = "device") -> SavedDevice:
         raise ShapeError(f"{where}.host is missing or empty")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ShapeError(f"{where}.port must be an integer 1-65535, got {port!r}")
-    outlets = data.get("outlet_names") or {}
-    if not isinstance(outlets, dict) or (
-        outlets and not all(isinstance(k, str) and isinstance(v, str) for k, v in outlets.items())
-    ):
-        raise ShapeError(f"{where}.outlet_names must map strings to strings")
     return SavedDevice(
         name=name.strip(),
         host=host.strip(),
@@ -231,7 +224,6 @@ def parse_device(data: Any, where: str = "device") -> SavedDevice:
         mac=_string(data, "mac", where),
         description=_string(data, "description", where),
         brand=_string(data, "brand", where),
-        outlet_names=dict(outlets),
         extra=extra,
     )
 
