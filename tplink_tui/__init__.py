@@ -2,6 +2,7 @@
 
 from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo
 from .errors import (
+    AuthenticationError,
     ConfigError,
     DeviceError,
     DeviceTimeout,
@@ -17,6 +18,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "DeviceClient",
     "DeviceError",

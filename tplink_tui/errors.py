@@ -9,7 +9,7 @@ that sees them.
 
 Exit codes: 1 the device answered with an error or lacks the feature, 2 usage
 error, 3 unreachable or timed out, 4 config or history storage, 5 a reply that
-cannot be understood.
+cannot be understood, 6 the device refused our credentials (or none were given).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_STORAGE = 4
 EXIT_PROTOCOL = 5
+EXIT_AUTH = 6
 
 
 class TplinkError(Exception):
@@ -52,6 +53,22 @@ class DeviceUnreachable(ConnectionFailure):
 
 class DeviceTimeout(ConnectionFailure):
     """The device did not connect or answer within the timeout."""
+
+
+class AuthenticationError(TplinkError):
+    """The device refused our credentials (or none were given): 'authentication failed'.
+
+    Its own exit code (6), not "unreachable": the device answered, and other
+    credentials (not another try) fix it.
+    """
+
+    exit_code = EXIT_AUTH
+
+    def __init__(self, host: str, detail: str = "") -> None:
+        self.host = host
+        self.detail = detail
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"{host}: authentication failed{suffix}")
 
 
 class DeviceError(TplinkError):

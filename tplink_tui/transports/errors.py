@@ -1,28 +1,16 @@
 """Errors and credentials shared by the authenticated transports.
 
-``AuthenticationError`` lives here for now (``tplink_tui/errors.py`` is being
-reworked elsewhere); it is meant to move there with its own exit code (6).
+``AuthenticationError`` lives in ``tplink_tui/errors.py`` with the other error
+classes (exit code 6); it is re-exported here for the transports' callers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import TplinkError
+from ..errors import EXIT_AUTH, AuthenticationError
 
-EXIT_AUTH = 6
-
-
-class AuthenticationError(TplinkError):
-    """The device refused our credentials (or none were given): 'authentication failed'."""
-
-    exit_code = EXIT_AUTH
-
-    def __init__(self, host: str, detail: str = "") -> None:
-        self.host = host
-        self.detail = detail
-        suffix = f" ({detail})" if detail else ""
-        super().__init__(f"{host}: authentication failed{suffix}")
+__all__ = ["EXIT_AUTH", "AuthenticationError", "Credentials"]
 
 
 @dataclass(frozen=True, slots=True)
