@@ -13,6 +13,8 @@ included, like any device alias): they are printed only through
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -28,7 +30,10 @@ from ..store.config import (
     SavedDevice,
     default_config_path,
 )
+from ..store.credentials import CredentialStore, default_credentials_path
+from ..transports.errors import Credentials
 from ..untrusted import display, dumps
+from . import auth
 from .main import verb
 
 IMPORT_SHOWN = 20
@@ -36,16 +41,18 @@ IMPORT_SHOWN = 20
 
 _EPILOG = """\
 the list is kept in {path}
-(set TPLINK_TUI_CONFIG to use another file).
+(set TPLINK_TUI_CONFIG to use another file); saved credentials in
+{credentials} (mode 0600; TPLINK_TUI_CREDENTIALS overrides).
 
 exit codes: 0 success, 2 usage error (malformed host, unknown or duplicate name),
-4 the config file (or the file to import) cannot be read, parsed or written.
+4 the config file, the credentials file (or the file to import) cannot be read,
+parsed or written.
 """
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``devices list|add|remove|rename|import``."""
-    epilog = _EPILOG.format(path=default_config_path())
+    epilog = _EPILOG.format(path=default_config_path(), credentials=default_credentials_path())
     parser = subparsers.add_parser(
         "devices",
         help="the saved device list (list, add, remove, rename, import)",
@@ -58,8 +65,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = verbs.add_parser("list", help="show the saved devices", epilog=epilog)
     p.set_defaults(func=run)
 
-    p = verbs.add_parser("add", help="save a device by host[:port]", epilog=epilog)
-    p.add_argument("host", metavar="HOST", help=f"host[:port] (port {DEFAULT_PORT} when omitted)")
+    p = verbs.add_parser(
+        "add",
+        help="save a device by host[:port]",
+        description="Save a device. For a KLAP/AES device give --username (and --password,"
+        " KASA_PASSWORD, or type it when asked): the pair goes to the credentials file"
+        " (mode 0600), never into the device list.",
+        epilog=epilog,
+    )
+    p.add_argument(
+        "host",
+        metavar="HOST",
+        help=f"host[:port] (port {DEFAULT_PORT}, or 80 with --transport klap/aes, when omitted)",
+    )
     p.add_argument("--name", help="the name to save it under (default: the host)")
     p.add_argument("--room", default="", help="room, for grouping in the dashboard")
     p.add_argument("--description", default="", help="free text")
@@ -104,10 +122,12 @@ def _safe(value: object, limit: int | None = 80) -> str:
     return escape(display(value, limit))
 
 
-def _device_json(device: SavedDevice) -> dict[str, Any]:
+def _device_json(device: SavedDevice, saved: set[str] | None = None) -> dict[str, Any]:
     data = asdict(device)
     data.pop("extra", None)
     data["address"] = device.address
+    if saved is not None:
+        data["credentials_saved"] = device.address in saved  # never the pair itself
     return data
 
 
@@ -120,8 +140,9 @@ def console() -> Console:
 
 def _list(store: ConfigStore, args: argparse.Namespace) -> int:
     config = store.load()
+    saved = CredentialStore().addresses() if config.devices else set()
     if getattr(args, "json", False):
-        _json_out([_device_json(d) for d in config.devices])
+        _json_out([_device_json(d, saved) for d in config.devices])
         return 0
     out = console()
     if not config.devices:
@@ -132,26 +153,39 @@ def _list(store: ConfigStore, args: argparse.Namespace) -> int:
         )
         return 0
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NAME", "HOST", "ROOM", "MAC", "DESCRIPTION"):
+    for column in ("NAME", "HOST", "TRANSPORT", "LOGIN", "ROOM", "MAC", "DESCRIPTION"):
         table.add_column(column, overflow="fold")
     for d in sorted(config.devices, key=lambda d: (d.room.casefold(), d.name.casefold())):
-        table.add_row(*(_safe(v) for v in (d.name, d.address, d.room, d.mac, d.description)))
+        login = "saved" if d.address in saved else "-"
+        values = (d.name, d.address, d.transport, login, d.room, d.mac, d.description)
+        table.add_row(*(_safe(v) for v in values))
     out.print(table, highlight=False)
     return 0
 
 
 def _add(store: ConfigStore, args: argparse.Namespace) -> int:
+    transport = auth.transport_of(args)
     try:
-        host, port = parse_address(args.host)
+        host, port = parse_address(args.host, auth.default_port(transport))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     name = (args.name if args.name is not None else args.host).strip()
     if not name:
         raise UsageError("the device name must not be empty")
+    credentials = _credentials_to_save(args)
     same_host = store.load().find(format_address(host, port))
     device = store.add_device(
-        SavedDevice(name=name, host=host, port=port, room=args.room, description=args.description)
+        SavedDevice(
+            name=name,
+            host=host,
+            port=port,
+            room=args.room,
+            description=args.description,
+            transport=transport,
+        )
     )
+    if credentials is not None:
+        CredentialStore().set(device.address, credentials)
     if same_host is not None and same_host.name.casefold() != device.name.casefold():
         print(
             f"tplink-tui: note: {display(device.address)} is also saved as"
@@ -159,14 +193,42 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if getattr(args, "json", False):
-        _json_out(_device_json(device))
+        _json_out(_device_json(device, {device.address} if credentials else set()))
     else:
-        console().print(f"Saved {_safe(device.name)} ({_safe(device.address)}).", highlight=False)
+        login = " with its login" if credentials else ""
+        console().print(
+            f"Saved {_safe(device.name)} ({_safe(device.address)}){login}.", highlight=False
+        )
     return 0
+
+
+def _credentials_to_save(args: argparse.Namespace) -> Credentials | None:
+    """--username with --password, KASA_PASSWORD or the password typed at a prompt.
+
+    Asked before anything is saved, so a refused prompt leaves no half-added device.
+    """
+    username = getattr(args, "username", None)
+    password = getattr(args, "password", None)
+    if username is None:
+        if password is not None:
+            raise UsageError("--password needs --username")
+        return None
+    if password is None:
+        password = os.environ.get(auth.ENV_PASSWORD) or None
+    if password is None:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise UsageError(
+                f"--username needs a password: --password, ${auth.ENV_PASSWORD},"
+                " or run it in a terminal to be asked"
+            )
+        password = getpass.getpass(f"Password for {display(username)}: ")
+    return Credentials(username, password)
 
 
 def _remove(store: ConfigStore, args: argparse.Namespace) -> int:
     device = store.remove_device(args.name)
+    if store.load().find(device.address) is None:  # no other name for the same address
+        CredentialStore().remove(device.address)
     if getattr(args, "json", False):
         _json_out(_device_json(device))
     else:

@@ -10,6 +10,7 @@ place that turns an exception into its code and its one line on stderr:
   3 the device is unreachable or timed out
   4 config or history storage error
   5 the device sent a reply we cannot understand
+  6 authentication failed (a KLAP/AES device refused the credentials, or none given)
   130 interrupted
 """
 
@@ -73,6 +74,7 @@ exit codes:
   3  the device is unreachable or timed out
   4  config or history storage error
   5  the device sent a reply that cannot be understood
+  6  authentication failed (wrong or missing --username/--password)
 """
 
 
@@ -178,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_common_everywhere(sub: argparse._SubParsersAction[Any]) -> None:
-    """Let --json, -v and --timeout stand after the verb too, at any depth."""
+    """Let --json, -v, --timeout and the credentials stand after the verb too, at any depth."""
     for child in set(sub.choices.values()):
         if not any("--json" in a.option_strings for a in child._actions):
             add_common_options(child)
@@ -201,6 +203,9 @@ def add_common_options(parser: argparse.ArgumentParser, *, timeout: bool = True)
     )
     if not timeout:
         return
+    from .auth import add_auth_options
+
+    add_auth_options(parser)
     parser.add_argument(
         "--timeout",
         type=float,
@@ -229,7 +234,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
-    for name, default in (("json", False), ("verbose", False), ("timeout", 5.0)):
+    defaults = (("json", False), ("verbose", False), ("timeout", 5.0), ("transport", None))
+    for name, default in (*defaults, ("username", None), ("password", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     if not (math.isfinite(args.timeout) and args.timeout > 0):

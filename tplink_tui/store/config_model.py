@@ -35,6 +35,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "SCHEMA_VERSION",
     "SETTINGS_KEYS",
+    "TRANSPORT_NAMES",
     "Config",
     "DeviceExists",
     "DeviceNotFound",
@@ -57,6 +58,8 @@ __all__ = [
 APP_NAME = "tplink-tui"
 CONFIG_ENV = "TPLINK_TUI_CONFIG"
 SCHEMA_VERSION = 1
+TRANSPORT_NAMES = ("auto", "xor", "klap", "aes")
+"""A saved device's ``transport`` (the same names as ``tplink_tui.devices.TRANSPORTS``)."""
 
 
 class DeviceExists(ConfigUsageError):
@@ -86,6 +89,8 @@ class SavedDevice:
     mac: str = ""
     description: str = ""
     brand: str = ""
+    transport: str = "auto"
+    """``auto``, ``xor``, ``klap`` or ``aes`` (what discovery or ``devices add`` recorded)."""
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """Keys this version does not know, written back unchanged."""
 
@@ -105,6 +110,8 @@ class SavedDevice:
             description=self.description,
             brand=self.brand,
         )
+        if self.transport != "auto":
+            data["transport"] = self.transport  # omitted when auto: older files stay as they were
         return data
 
 
@@ -216,6 +223,11 @@ def parse_device(data: Any, where: str = "device") -> SavedDevice:
         raise ShapeError(f"{where}.host is missing or empty")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ShapeError(f"{where}.port must be an integer 1-65535, got {port!r}")
+    transport = data.get("transport", "auto")
+    if transport not in TRANSPORT_NAMES:
+        raise ShapeError(
+            f"{where}.transport must be one of {', '.join(TRANSPORT_NAMES)}, got {transport!r}"
+        )
     return SavedDevice(
         name=name.strip(),
         host=host.strip(),
@@ -224,6 +236,7 @@ def parse_device(data: Any, where: str = "device") -> SavedDevice:
         mac=_string(data, "mac", where),
         description=_string(data, "description", where),
         brand=_string(data, "brand", where),
+        transport=transport,
         extra=extra,
     )
 
