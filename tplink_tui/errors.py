@@ -41,6 +41,10 @@ class FrameTooLarge(ProtocolError):
     """A length prefix announced more bytes than we are willing to read."""
 
 
+class SpeaksHttp(FrameTooLarge):
+    """The XOR port answered in HTTP: a newer device (KLAP or AES) listens there."""
+
+
 class ConnectionFailure(TplinkError):
     """Base for 'could not talk to the device at all' errors."""
 

@@ -26,7 +26,8 @@ from enum import StrEnum
 
 from .devices.client import DeviceClient
 from .devices.models import DeviceState, SysInfo
-from .errors import TplinkError
+from .errors import AuthenticationError, TplinkError
+from .transports.errors import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ class Snapshot:
     # Monitor.accept_identity); identity_changed is True only on the poll that saw it.
     identity_change: IdentityChange | None = None
     identity_changed: bool = False
+    # True while the last poll failed for want of (right) credentials: the front end
+    # asks for them and hands them over with Monitor.set_credentials.
+    needs_credentials: bool = False
 
 
 Subscriber = Callable[[Snapshot], None]
@@ -155,17 +159,27 @@ class Monitor:
         self._subscribers.append(_Subscription(subscriber, on_error))
 
     def add(
-        self, key: str, host: str, port: int, *, identity: Identity | None = None
+        self,
+        key: str,
+        host: str,
+        port: int | None,
+        *,
+        identity: Identity | None = None,
+        transport: str = "auto",
+        credentials: Credentials | None = None,
     ) -> DeviceClient:
         """Start watching a device (idempotent); returns its shared client.
 
         ``identity``: what the address is known to be (a saved MAC or model), so a
         different device answering there is flagged from the first poll on.
+        ``transport``/``credentials`` as for ``DeviceClient`` (port None: its default).
         """
         if key in self._devices:
             return self._devices[key].client
-        client = DeviceClient(host, port, self.timeout)
-        device = _Device(key, client, Snapshot(key, host, port, Status.CONNECTING))
+        client = DeviceClient(
+            host, port, self.timeout, transport=transport, credentials=credentials
+        )
+        device = _Device(key, client, Snapshot(key, host, client.port, Status.CONNECTING))
         device.identity = identity or Identity()
         self._devices[key] = device
         if self._started:
@@ -201,6 +215,14 @@ class Monitor:
             device.identity = change.after
             device.snapshot.identity_change = None
             device.snapshot.identity_changed = False
+
+    def set_credentials(self, key: str, credentials: Credentials | None) -> None:
+        """Replace a device's credentials and poll it at once (after a refusal)."""
+        device = self._devices.get(key)
+        if device is None:
+            return
+        device.client.set_credentials(credentials)
+        self.refresh(key)
 
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.1, seconds)
@@ -280,6 +302,8 @@ class Monitor:
         previous = device.snapshot
         try:
             state = await device.client.update()
+        except AuthenticationError as exc:
+            snapshot = self._offline(device, str(exc), needs_credentials=True)
         except TplinkError as exc:
             snapshot = self._offline(device, str(exc))
         except Exception as exc:  # a bug below must not end this device's polling
@@ -291,7 +315,7 @@ class Monitor:
             snapshot = Snapshot(
                 device.key,
                 previous.host,
-                previous.port,
+                device.client.port,
                 Status.ONLINE,
                 state=state,
                 last_seen=state.timestamp,
@@ -305,7 +329,7 @@ class Monitor:
         self._publish(snapshot)
         return snapshot
 
-    def _offline(self, device: _Device, error: str) -> Snapshot:
+    def _offline(self, device: _Device, error: str, needs_credentials: bool = False) -> Snapshot:
         previous = device.snapshot
         device.failures += 1
         return Snapshot(
@@ -320,6 +344,7 @@ class Monitor:
             status_changed=previous.status is not Status.OFFLINE,
             polls=previous.polls + 1,
             identity_change=previous.identity_change,
+            needs_credentials=needs_credentials,
         )
 
     def _identity(self, device: _Device, state: DeviceState) -> tuple[IdentityChange | None, bool]:

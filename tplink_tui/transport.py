@@ -28,6 +28,7 @@ from .errors import (
     DeviceUnreachable,
     FrameTooLarge,
     ProtocolError,
+    SpeaksHttp,
 )
 
 DEFAULT_TIMEOUT = 5.0
@@ -232,6 +233,11 @@ class Connection:
                 raise _StaleConnection("connection closed by the device") from None
             raise ProtocolError(f"{self.address}: connection closed inside the header") from None
         length = codec.parse_header(header)
+        if header == b"HTTP":
+            raise SpeaksHttp(
+                f"{self.address}: the port answers HTTP, not the XOR protocol"
+                " (a newer device: KLAP or AES)"
+            )
         if length > self.max_frame:
             raise FrameTooLarge(
                 f"{self.address}: reply announces {length} bytes, over the"

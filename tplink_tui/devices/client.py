@@ -21,10 +21,11 @@ from datetime import datetime
 from typing import Any
 
 from .. import codec
-from ..address import DEFAULT_PORT, format_address
 from ..errors import DeviceError, NotSupported, OutletNotFound, ProtocolError
-from ..transport import DEFAULT_TIMEOUT, Connection, is_read_only
+from ..transport import DEFAULT_TIMEOUT, is_read_only
+from ..transports.errors import Credentials
 from . import catalog
+from .link import TRANSPORTS, DeviceLink, both_dialects
 from .models import (
     DeviceState,
     EnergyReading,
@@ -47,6 +48,7 @@ from .replies import (
 
 __all__ = [
     "MODULE_NOT_SUPPORTED",
+    "TRANSPORTS",
     "AmbiguousOutlet",
     "DeviceClient",
     "Expected",
@@ -68,39 +70,32 @@ _EXPECT_REALTIME = expected(_REALTIME_REQUEST)
 _EXPECT_BOTH = expected(_BOTH_REQUEST)
 
 
-class DeviceClient:
-    """Talk to one plug or strip. Safe to share: requests are serialised per device."""
+class DeviceClient(DeviceLink):
+    """Talk to one plug or strip. Safe to share: requests are serialised per device.
+
+    ``transport`` is "auto", "xor", "klap" or "aes"; ``port`` None means the
+    transport's own (9999, or 80 for KLAP/AES); see ``link`` for how auto decides.
+    A smart-dialect device is served by ``smart_client.SmartSide`` behind the same
+    methods."""
 
     def __init__(
         self,
         host: str,
-        port: int = DEFAULT_PORT,
+        port: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         *,
         connect_timeout: float | None = None,
+        transport: str = "auto",
+        credentials: Credentials | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.connection = Connection(host, port, timeout, connect_timeout)
+        opts = {"connect_timeout": connect_timeout, "credentials": credentials}
+        super().__init__(host, port, timeout, transport=transport, **opts)  # type: ignore[arg-type]
         self.sysinfo: SysInfo | None = None
         self._outlet_requests: dict[str, bytes] = {}
 
-    @property
-    def address(self) -> str:
-        """``host:port`` (IPv6 bracketed), as error messages name the device."""
-        return format_address(self.host, self.port)
-
-    async def __aenter__(self) -> DeviceClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self.connection.close()
-
     # -- the request path ---------------------------------------------------
 
+    @both_dialects
     async def raw(self, request: dict[str, Any] | bytes) -> dict[str, Any]:
         """Send a request and return the reply object, without checking err_code.
 
@@ -113,7 +108,7 @@ class DeviceClient:
         else:
             retry_safe, payload = False, request
             asked = expected_from_bytes(payload)
-        reply = codec.decode_json(await self.connection.request(payload, retry_safe=retry_safe))
+        reply = codec.decode_json(await self._request(payload, retry_safe))
         if asked is not None:
             self._check(reply, asked)
         return reply
@@ -137,6 +132,7 @@ class DeviceClient:
                 " request (connection dropped)"
             )
 
+    @both_dialects
     async def query(self, request: dict[str, Any], outlet: OutletSpec = None) -> dict[str, Any]:
         """Send a request (to one outlet when given) and raise on any err_code."""
         if outlet is not None:
@@ -163,6 +159,7 @@ class DeviceClient:
 
     # -- state ----------------------------------------------------------------
 
+    @both_dialects
     async def get_sysinfo(self) -> SysInfo:
         reply = await self._read(_SYSINFO, _EXPECT_SYSINFO)
         self.sysinfo = self._parse_sysinfo(self._part(reply, "system", "get_sysinfo"))
@@ -174,6 +171,7 @@ class DeviceClient:
         except ProtocolError as exc:
             raise ProtocolError(f"{self.address}: {exc}") from None
 
+    @both_dialects
     async def update(self) -> DeviceState:
         """Read sysinfo and meters: one batched request, plus one per metered outlet."""
         known = self.sysinfo
@@ -211,7 +209,7 @@ class DeviceClient:
 
     async def _read(self, payload: bytes, asked: Expected) -> dict[str, Any]:
         """Send an encoded read-only request (safe to resend) and parse the reply."""
-        reply = codec.decode_json(await self.connection.request(payload, retry_safe=True))
+        reply = codec.decode_json(await self._request(payload, True))
         self._check(reply, asked)
         return reply
 
@@ -271,6 +269,7 @@ class DeviceClient:
 
     # -- actions -------------------------------------------------------------
 
+    @both_dialects
     async def set_relay(self, on: bool, outlet: OutletSpec = None) -> None:
         await self.query(catalog.relay(on), outlet)
 
@@ -280,6 +279,7 @@ class DeviceClient:
     async def turn_off(self, outlet: OutletSpec = None) -> None:
         await self.set_relay(False, outlet)
 
+    @both_dialects
     async def toggle(self, outlet: OutletSpec = None) -> bool:
         """Flip the device (or one outlet) from its current state; returns the new state."""
         sysinfo = await self.get_sysinfo()
@@ -290,20 +290,25 @@ class DeviceClient:
         await self.set_relay(not current, outlet)
         return not current
 
+    @both_dialects
     async def set_led(self, on: bool) -> None:
         await self.query(catalog.led(on))
 
+    @both_dialects
     async def set_alias(self, alias: str, outlet: OutletSpec = None) -> None:
         await self.query(catalog.alias(alias), outlet)
 
+    @both_dialects
     async def reboot(self, delay: int = 1) -> None:
         await self.query(catalog.reboot(delay))
 
+    @both_dialects
     async def reset(self, delay: int = 1) -> None:
         await self.query(catalog.reset(delay))
 
     # -- time -----------------------------------------------------------------
 
+    @both_dialects
     async def get_time(self) -> datetime:
         reply = await self.query(catalog.time())
         data = self._part(reply, "time", "get_time")
@@ -314,6 +319,7 @@ class DeviceClient:
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ProtocolError(f"{self.address}: unusable time reply ({exc})") from None
 
+    @both_dialects
     async def sync_time(self, now: datetime | None = None) -> datetime:
         """Set the device clock to ``now`` (local time), keeping its timezone index."""
         now = now or datetime.now()
@@ -334,6 +340,7 @@ class DeviceClient:
         if not sysinfo.has_emeter:
             raise NotSupported(f"{self.address}: {sysinfo.model} has no energy meter")
 
+    @both_dialects
     async def energy(self, outlet: OutletSpec = None) -> EnergyReading:
         self._require_meter(self.sysinfo or await self.get_sysinfo())
         reply = await self.query(catalog.realtime(), outlet)
@@ -341,22 +348,26 @@ class DeviceClient:
             self._check_slot(reply, await self.resolve_outlet(outlet))
         return parse_realtime(self._part(reply, "emeter", "get_realtime"))
 
+    @both_dialects
     async def day_stats(self, year: int, month: int, outlet: OutletSpec = None) -> list[EnergyStat]:
         self._require_meter(self.sysinfo or await self.get_sysinfo())
         reply = await self.query(catalog.daystat(year, month), outlet)
         return parse_stats(self._part(reply, "emeter", "get_daystat"), "day_list")
 
+    @both_dialects
     async def month_stats(self, year: int, outlet: OutletSpec = None) -> list[EnergyStat]:
         self._require_meter(self.sysinfo or await self.get_sysinfo())
         reply = await self.query(catalog.monthstat(year), outlet)
         return parse_stats(self._part(reply, "emeter", "get_monthstat"), "month_list")
 
+    @both_dialects
     async def erase_energy(self, outlet: OutletSpec = None) -> None:
         self._require_meter(self.sysinfo or await self.get_sysinfo())
         await self.query(catalog.erase_energy(), outlet)
 
     # -- rules and other modules -----------------------------------------------
 
+    @both_dialects
     async def rules(self, module: str, outlet: OutletSpec = None) -> list[dict[str, Any]]:
         """Rules of ``schedule``, ``count_down`` or ``anti_theft``."""
         reply = await self.query(catalog.rules(module), outlet)
@@ -365,16 +376,20 @@ class DeviceClient:
             raise ProtocolError(f"{self.address}: {module}.rule_list should be a list")
         return [r for r in rules if isinstance(r, dict)]
 
+    @both_dialects
     async def set_countdown(self, minutes: float, on: bool, outlet: OutletSpec = None) -> None:
         """Switch on/off after ``minutes``; replaces any existing timer."""
         await self.query(catalog.countdown_set(round(minutes * 60), on), outlet)
 
+    @both_dialects
     async def clear_countdown(self, outlet: OutletSpec = None) -> None:
         await self.query(catalog.countdown_clear(), outlet)
 
+    @both_dialects
     async def cloud_info(self) -> dict[str, Any]:
         return dict(self._part(await self.query(catalog.cloud_info()), "cnCloud", "get_info"))
 
+    @both_dialects
     async def wlan_scan(self) -> list[dict[str, Any]]:
         reply = await self.query(catalog.wlan_scan())
         networks = self._part(reply, "netif", "get_scaninfo").get("ap_list", [])

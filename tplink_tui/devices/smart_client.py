@@ -1,0 +1,236 @@
+"""The smart-dialect half of ``DeviceClient``: the same methods, for Tapo/newer Kasa.
+
+``DeviceClient`` hands a call here once it knows the device speaks the smart
+dialect; the results are the models an HS100/HS300 gives (``SysInfo``,
+``OutletInfo``, ``EnergyReading``), so nothing above the client tells them apart.
+A strip's outlets are reached through ``control_child``. A 9999 ("session timed
+out") means the device did nothing: the session is reset and the request sent
+once more, even a switch. What the dialect cannot do raises ``NotSupported``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DeviceError, NotSupported, ProtocolError
+from . import smart
+from .models import DeviceState, EnergyReading, EnergyStat, OutletInfo, SysInfo
+
+if TYPE_CHECKING:
+    from .client import DeviceClient
+    from .outlets import OutletSpec
+
+UNKNOWN_METHOD = (-1001, -1002)
+"""Codes for 'this firmware has no such method': try the next way of asking."""
+METER_METHODS = ("get_emeter_data", "get_energy_usage", "get_current_power")
+METER_PARSERS = {
+    "get_emeter_data": smart.parse_emeter_data,
+    "get_energy_usage": smart.parse_energy_usage,
+    "get_current_power": smart.parse_current_power,
+}
+MAX_PAGES = 10
+
+
+class SmartSide:
+    """Smart-dialect implementations of the client's public methods."""
+
+    def __init__(self, client: DeviceClient) -> None:
+        self.client = client
+        self._meter_methods = list(METER_METHODS)  # the first that works is kept first
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    @property
+    def components(self) -> dict[str, int]:
+        return self.client.components
+
+    # -- the request path ---------------------------------------------------------
+
+    async def send(self, body: dict[str, Any] | bytes, retry_safe: bool | None = None) -> Any:
+        """One request; its decoded reply object, after one renewal on a lost session."""
+        payload = body if isinstance(body, bytes) else smart.encode(body)
+        safe = (
+            retry_safe
+            if retry_safe is not None
+            else (isinstance(body, dict) and smart.is_read_only(body))
+        )
+        data = await self.client.exchange(payload, safe)
+        reply = smart.decode(data)
+        if reply.get("error_code") in smart.SESSION_CODES:
+            self.client.connection.reset()  # refused unseen: sending again repeats nothing
+            reply = smart.decode(await self.client.exchange(payload, safe))
+        return reply
+
+    async def call(self, body: dict[str, Any]) -> Any:
+        """One request's ``result``, or the project error for its ``error_code``."""
+        method = str(body.get("method", ""))
+        reply = await self.send(body)
+        if method == "control_child":
+            return smart.child_result(reply, self.address)
+        return smart.check(reply, method, self.address)
+
+    async def child(self, outlet: OutletSpec, inner: dict[str, Any]) -> Any:
+        target = await self.client.resolve_outlet(outlet)
+        return await self.call(smart.control_child(target.id, inner))
+
+    # -- state ----------------------------------------------------------------------
+
+    async def get_sysinfo(self) -> SysInfo:
+        if not self.components:
+            with contextlib.suppress(DeviceError):
+                nego = await self.call(smart.component_nego())
+                self.client.components = smart.parse_components(nego)
+        info = await self.call(smart.get_device_info())
+        children: tuple[OutletInfo, ...] = ()
+        if "child_device" in self.components:
+            children = await self._children()
+        try:
+            sysinfo = smart.parse_device_info(info, children, self.components)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.address}: {exc}") from None
+        self.client.sysinfo = sysinfo
+        return sysinfo
+
+    async def _children(self) -> tuple[OutletInfo, ...]:
+        """Every page of ``get_child_device_list`` (10 children a page on real strips)."""
+        items: list[Any] = []
+        for _ in range(MAX_PAGES):
+            result = await self.call(smart.get_child_device_list(len(items)))
+            page = result.get("child_device_list") if isinstance(result, dict) else None
+            if not isinstance(page, list):
+                break
+            items += page
+            total = result.get("sum")
+            if not page or not isinstance(total, int) or len(items) >= total:
+                break
+        try:
+            return smart.parse_children({"child_device_list": items})
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.address}: {exc}") from None
+
+    async def update(self) -> DeviceState:
+        sysinfo = await self.get_sysinfo()
+        energy: EnergyReading | None = None
+        outlet_energy: dict[int, EnergyReading] = {}
+        if sysinfo.has_emeter and not sysinfo.is_strip:
+            energy = await self._reading(None)
+        elif sysinfo.has_emeter:
+            for outlet in sysinfo.children:
+                reading = await self._reading(outlet.id)
+                if reading is not None:
+                    outlet_energy[outlet.index] = reading
+        return DeviceState(sysinfo, energy, outlet_energy, time.time())
+
+    async def _reading(self, child_id: str | None) -> EnergyReading | None:
+        """The fullest reading the firmware gives: emeter data, else usage, else power."""
+        for method in list(self._meter_methods):
+            body = smart.request(method)
+            if child_id is not None:
+                body = smart.control_child(child_id, body)
+            try:
+                result = await self.call(body)
+            except DeviceError as exc:
+                if exc.err_code in UNKNOWN_METHOD and len(self._meter_methods) > 1:
+                    self._meter_methods.remove(method)
+                    continue
+                raise
+            try:
+                return METER_PARSERS[method](result)
+            except ProtocolError as exc:
+                raise ProtocolError(f"{self.address}: {exc}") from None
+        return None
+
+    # -- actions ------------------------------------------------------------------
+
+    async def set_relay(self, on: bool, outlet: OutletSpec = None) -> None:
+        switch = smart.set_device_info(device_on=on)
+        if outlet is not None:
+            await self.child(outlet, switch)
+            return
+        sysinfo = self.client.sysinfo or await self.get_sysinfo()
+        if not sysinfo.is_strip:
+            await self.call(switch)
+            return
+        for child in sysinfo.children:  # the whole strip, as an HS300 does
+            await self.call(smart.control_child(child.id, switch))
+
+    async def toggle(self, outlet: OutletSpec = None) -> bool:
+        sysinfo = await self.get_sysinfo()
+        current = (
+            (await self.client.resolve_outlet(outlet)).is_on
+            if outlet is not None
+            else (sysinfo.is_on)
+        )
+        await self.set_relay(not current, outlet)
+        return not current
+
+    async def set_alias(self, alias: str, outlet: OutletSpec = None) -> None:
+        rename = smart.set_device_info(nickname=alias)
+        if outlet is not None:
+            await self.child(outlet, rename)
+        else:
+            await self.call(rename)
+
+    async def set_led(self, on: bool) -> None:
+        self._require("led", "an LED to switch")
+        rule = "always" if on else "never"
+        await self.call(smart.request("set_led_info", {"led_rule": rule, "led_status": on}))
+
+    async def reboot(self, delay: int = 1) -> None:
+        await self.call(smart.request("device_reboot", {"delay": int(delay)}))
+
+    async def get_time(self) -> datetime:
+        if "time" not in self.components and "device_local_time" not in self.components:
+            raise NotSupported(f"{self.address}: the device has no clock to read")
+        result = await self.call(smart.request("get_device_time"))
+        try:
+            stamp = int(result["timestamp"])
+            offset = timedelta(minutes=int(result.get("time_diff", 0)))
+            return datetime.fromtimestamp(stamp, timezone(offset)).replace(tzinfo=None)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+            raise ProtocolError(f"{self.address}: unusable time reply ({exc})") from None
+
+    async def raw(self, request: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Send a smart request as is and return the reply, ``error_code`` unchecked."""
+        reply: dict[str, Any] = await self.send(request)
+        return reply
+
+    # -- energy ---------------------------------------------------------------------
+
+    def _require(self, component: str, what: str) -> None:
+        if component not in self.components:
+            model = self.client.sysinfo.model if self.client.sysinfo else "the device"
+            raise NotSupported(f"{self.address}: {model} has no {what}")
+
+    async def energy(self, outlet: OutletSpec = None) -> EnergyReading:
+        sysinfo = self.client.sysinfo or await self.get_sysinfo()
+        self._require("energy_monitoring", "energy meter")
+        child_id = None
+        if outlet is not None:
+            child_id = (await self.client.resolve_outlet(outlet)).id
+        elif sysinfo.is_strip:
+            raise NotSupported(f"{self.address}: {sysinfo.model} meters each outlet: name one")
+        reading = await self._reading(child_id)
+        if reading is None:
+            raise NotSupported(f"{self.address}: {sysinfo.model} gives no reading")
+        return reading
+
+    async def day_stats(self, year: int, month: int, outlet: OutletSpec = None) -> list[EnergyStat]:
+        return await self._no_stats("daily")
+
+    async def month_stats(self, year: int, outlet: OutletSpec = None) -> list[EnergyStat]:
+        return await self._no_stats("monthly")
+
+    async def _no_stats(self, kind: str) -> list[EnergyStat]:
+        """The smart dialect's statistics (``get_energy_data``) are not read yet."""
+        if self.client.sysinfo is None:
+            await self.get_sysinfo()
+        self._require("energy_monitoring", "energy meter")
+        raise NotSupported(
+            f"{self.address}: {kind} statistics are not read over the smart protocol"
+        )
