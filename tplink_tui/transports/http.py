@@ -8,7 +8,10 @@ ourselves. Every failure becomes one of the project's error types naming the hos
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +117,23 @@ class HttpSession:
         if session is not None and not session.closed:
             connector = session.connector
             if connector is not None:
-                connector.close()  # closes the sockets now; the returned waiter is optional
+                # The base class's close shuts the sockets at once and returns an
+                # optional waiter (TCPConnector's own close is a coroutine that would
+                # only run if awaited).
+                waiter = aiohttp.BaseConnector.close(connector, abort_ssl=True)
+                with contextlib.suppress(RuntimeError):  # no loop: nothing left to wait on
+                    task = asyncio.get_running_loop().create_task(_settle(waiter))
+                    _SETTLING.add(task)
+                    task.add_done_callback(_SETTLING.discard)
+
+
+_SETTLING: set[asyncio.Task[None]] = set()
+
+
+async def _settle(waiter: Awaitable[None]) -> None:
+    """Await an abort's waiter, so aiohttp does not warn that nobody did."""
+    with contextlib.suppress(Exception):
+        await waiter
 
 
 def parse_set_cookie(headers: list[str]) -> dict[str, str]:

@@ -71,6 +71,9 @@ class SmartDevice:
         self.nickname = alias or f"{profile.model} {tail}"
         self.night_light = night_light and profile.is_strip
         self.requests = 0
+        self.reboots = 0
+        self.led_rule = "always"
+        self.has_led = True  # tests turn it off to see NotSupported
         now = time.time()
         outlets = []
         for i in range(profile.outlets or 1):
@@ -94,6 +97,9 @@ class SmartDevice:
             "get_emeter_data": self._emeter_data,
             "get_child_device_list": self._child_list,
             "get_child_device_component_list": self._child_components,
+            "device_reboot": self._reboot,
+            "get_led_info": self._led_info,
+            "set_led_info": self._set_led_info,
         }
 
     # -- what tests read --------------------------------------------------------
@@ -240,7 +246,7 @@ class SmartDevice:
             "wireless",
             "schedule",
             "countdown",
-            "led",
+            *(["led"] if self.has_led and outlet is None else []),
             "default_states",
             "device_local_time",
             "iot_cloud",
@@ -250,6 +256,32 @@ class SmartDevice:
         if self.profile.is_strip and outlet is None:
             names += ["child_device", "control_child"]
         return {"component_list": [{"id": name, "ver_code": 1} for name in names]}
+
+    def _reboot(self, outlet: SmartOutlet | None, params: Any) -> Reply:
+        if outlet is not None:
+            raise KeyError("outlets do not reboot")
+        self.reboots += 1
+        return {}
+
+    def _led_info(self, outlet: SmartOutlet | None, params: Any) -> Reply:
+        if not self.has_led or outlet is not None:
+            raise KeyError("no LED")
+        return {"led_rule": self.led_rule, "led_status": self.led_rule != "never"}
+
+    def _set_led_info(self, outlet: SmartOutlet | None, params: dict[str, Any]) -> Reply:
+        if (
+            not self.has_led
+            or outlet is not None
+            or params["led_rule"]
+            not in (
+                "always",
+                "never",
+                "auto",
+            )
+        ):
+            raise KeyError("no LED")
+        self.led_rule = params["led_rule"]
+        return {}
 
     def _time(self, outlet: SmartOutlet | None, params: Any) -> Reply:
         return {"timestamp": int(time.time()), "time_diff": 0, "region": "Europe/Berlin"}
