@@ -22,7 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from rich import box
@@ -44,6 +44,8 @@ from ..errors import (
 )
 from ..present import DEFAULT_PORT, MISSING, format_address
 from ..store.config import ConfigStore
+from ..transports.errors import Credentials
+from . import auth
 
 T = TypeVar("T")
 
@@ -109,13 +111,24 @@ def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:
 # -- hosts -----------------------------------------------------------------------
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Target:
-    """Where a verb goes: an address, and the saved name when there is one."""
+    """Where a verb goes: an address, the saved name, and how to talk to it.
+
+    ``resolve`` fills in what the HOST says; ``prepare`` (called by ``run_with_info``)
+    adds what the options say: --transport, the transport's default port when none
+    was given, and the credentials. Verbs print the target after running, so the
+    address they show is the one used.
+    """
 
     host: str
     port: int
     name: str | None = None
+    transport: str = "auto"
+    credentials: Credentials | None = field(default=None, repr=False)
+    port_given: bool = True
+    """False when the port is only a default (auto may then try 80 after 9999)."""
+    prepared: bool = field(default=False, repr=False)
 
     @property
     def address(self) -> str:
@@ -124,6 +137,27 @@ class Target:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.address})" if self.name else self.address
+
+    @property
+    def client_port(self) -> int | None:
+        """The port for DeviceClient: None lets auto try XOR on 9999, then HTTP on 80."""
+        if self.transport == "auto" and (not self.port_given or self.port == auth.XOR_PORT):
+            return None
+        return self.port
+
+
+def prepare(args: argparse.Namespace, target: Target) -> Target:
+    """Apply --transport, the transport's default port and the credentials (once)."""
+    if target.prepared:
+        return target
+    target.transport = auth.transport_of(args, target.transport)
+    if not target.port_given:
+        target.port = auth.default_port(target.transport)
+    target.credentials = auth.credentials_for(
+        args, target.host, target.port, target.transport, port_given=target.port_given
+    )
+    target.prepared = True
+    return target
 
 
 def _is_ip(text: str) -> bool:
@@ -135,7 +169,11 @@ def _is_ip(text: str) -> bool:
 
 
 def resolve(text: str, port: int | None = None) -> Target:
-    """A saved device name, or ``host[:port]``; ``port`` overrides the port."""
+    """A saved device name, or ``host[:port]``; ``port`` overrides the port.
+
+    A saved device brings its transport; a literal without a port gets the default
+    port later (``prepare``), once --transport is known.
+    """
     text = text.strip()
     if not text:
         raise UsageError("empty host: give a saved device name or host[:port]")
@@ -151,12 +189,13 @@ def resolve(text: str, port: int | None = None) -> Target:
         if not literal:
             raise
     if saved is not None:
-        return Target(saved.host, port or saved.port, saved.name)
+        return Target(saved.host, port or saved.port, saved.name, saved.transport)
     try:
-        host, parsed_port = parse_address(text, DEFAULT_PORT)
+        host, parsed_port = parse_address(text, 0)
     except ValueError as exc:
         raise UsageError(f"{exc} (expected a saved device name or host[:port])") from None
-    return Target(host, port or parsed_port)
+    final = port or parsed_port
+    return Target(host, final or DEFAULT_PORT, port_given=bool(final))
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -213,8 +252,16 @@ def run_with_info(
 ) -> tuple[T, SysInfo | None]:
     """Like ``run_on``, also returning the sysinfo the client read on the way, if any."""
 
+    prepare(args, target)
+
     async def go() -> tuple[T, SysInfo | None]:
-        client = DeviceClient(target.host, target.port, args.timeout)
+        client = DeviceClient(
+            target.host,
+            target.client_port,
+            args.timeout,
+            transport=target.transport,
+            credentials=target.credentials,
+        )
         try:
             # --timeout bounds the whole verb, not each of its requests.
             async with asyncio.timeout(args.timeout):

@@ -20,7 +20,7 @@ from ..errors import DeviceUnreachable, ProtocolError, UsageError
 from ..monitor import Monitor, Snapshot, Status
 from ..present import power
 from ..recorder import start_recording
-from .common import Target, print_json, resolve, run, safe, state_dict, stdout
+from .common import Target, prepare, print_json, resolve, run, safe, state_dict, stdout
 from .main import EXIT_CODES_HELP, verb
 
 
@@ -140,7 +140,13 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
     if problem:
         print(f"tplink-tui: warning: {problem}", file=sys.stderr)
     for key, target in targets.items():
-        monitor.add(key, target.host, target.port)
+        monitor.add(
+            key,
+            target.host,
+            target.client_port,
+            transport=target.transport,
+            credentials=target.credentials,
+        )
     monitor.start()
     try:
         await done.wait()
@@ -159,7 +165,7 @@ def run_watch(args: argparse.Namespace) -> int:
         raise UsageError("--count must be at least 1")
     targets: dict[str, Target] = {}
     for text in args.hosts:
-        target = resolve(text)
+        target = prepare(args, resolve(text))
         targets.setdefault(target.address, target)
     result = _Run(targets)
     try:
