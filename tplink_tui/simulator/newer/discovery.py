@@ -1,43 +1,30 @@
-"""UDP 20002 discovery packets: the 16-byte header with its CRC32, and the answer.
-
-Header ``>BBHHBBII``: version 2, message type 0, op code 1, payload length,
-flags 0x11, 0, a serial, and CRC32 of the whole packet computed with that field
-first set to 0x5A6B7C8D.
-"""
+"""What a newer device answers on UDP 20002 (the packet codec is in transports)."""
 
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from typing import TYPE_CHECKING, Any
+
+from ...transports.discovery_packet import (
+    CRC_SEED,
+    DISCOVERY_PORT,
+    HEADER,
+    build_packet,
+    parse_packet,
+)
 
 if TYPE_CHECKING:
     from .server import NewerDevice
 
-HEADER = struct.Struct(">BBHHBBII")
-CRC_SEED = 0x5A6B7C8D
-DISCOVERY_PORT = 20002
-
-
-def build_packet(payload: bytes, serial: int) -> bytes:
-    """Header + payload with the CRC32 filled in."""
-    header = HEADER.pack(2, 0, 1, len(payload), 0x11, 0, serial & 0xFFFFFFFF, CRC_SEED)
-    crc = zlib.crc32(header + payload) & 0xFFFFFFFF
-    return header[:12] + struct.pack(">I", crc) + payload
-
-
-def parse_packet(data: bytes) -> tuple[int, bytes]:
-    """(serial, payload) of a packet; ValueError when its header or CRC is wrong."""
-    if len(data) < HEADER.size:
-        raise ValueError(f"packet of {len(data)} bytes, shorter than its header")
-    version, _, _, length, _, _, serial, crc = HEADER.unpack_from(data)
-    if version != 2 or length != len(data) - HEADER.size:
-        raise ValueError("not a version-2 packet of the announced length")
-    blank = data[:12] + struct.pack(">I", CRC_SEED) + data[HEADER.size :]
-    if zlib.crc32(blank) & 0xFFFFFFFF != crc:
-        raise ValueError("CRC32 mismatch")
-    return serial, data[HEADER.size :]
+__all__ = [
+    "CRC_SEED",
+    "DISCOVERY_PORT",
+    "HEADER",
+    "build_packet",
+    "discovery_answer",
+    "discovery_result",
+    "parse_packet",
+]
 
 
 def discovery_result(device: NewerDevice) -> dict[str, Any]:
