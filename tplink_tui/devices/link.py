@@ -11,6 +11,7 @@ not (an HS100 v4.1 speaks the old JSON over KLAP).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
@@ -131,6 +132,7 @@ class DeviceLink:
         """"iot" (the old JSON) or "smart" once known ("" until then)."""
         self.components: dict[str, int] = {}
         self._smart: SmartSide | None = None
+        self._settling = asyncio.Lock()  # one detection at a time, even when polled and used
         self.connection: Any
         if transport in ("klap", "aes"):
             self.port = DEFAULT_HTTP_PORT if port is None else port
@@ -168,7 +170,9 @@ class DeviceLink:
     async def smart_side(self) -> SmartSide | None:
         """The smart-dialect methods when the device speaks it (asked once if unknown)."""
         if self.transport_name and not self.dialect:
-            await self.detect()
+            async with self._settling:
+                if not self.dialect:
+                    await self.detect()
         if self.dialect != "smart":
             return None
         if self._smart is None:
@@ -181,14 +185,18 @@ class DeviceLink:
         """Send one old-JSON payload; an auto client still on XOR may move to HTTP."""
         if self.transport_name:
             if self.dialect == "":
-                await self.detect()
+                async with self._settling:
+                    if not self.dialect:
+                        await self.detect()
             if self.dialect == "smart":
                 raise UseSmart
             return await self.exchange(payload, retry_safe)
         try:
             data: bytes = await self.connection.request(payload, retry_safe=retry_safe)
         except (DeviceUnreachable, SpeaksHttp) as exc:
-            await self._fall_back(exc)
+            async with self._settling:
+                if not self.transport_name:  # another task may have found it meanwhile
+                    await self._fall_back(exc)
             if self.dialect == "smart":
                 raise UseSmart from None
             return await self.exchange(payload, retry_safe)
