@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from ..address import parse_address
 from ..discovery import DiscoveredDevice
 from ..store.config import SavedDevice
+from ..transports import Credentials
 from .screens.confirm import ConfirmScreen
 from .screens.countdown import CountdownScreen
+from .screens.credentials import CredentialsScreen
 from .screens.discover import DiscoverScreen
 from .screens.energy import EnergyScreen, device_stats
 from .screens.prompt import PromptScreen
@@ -29,16 +31,59 @@ class DeviceDialogs:
 
     # What ``TplinkApp.action_device`` may call, by name.
     ACTIONS = frozenset(
-        ("led", "rename", "add", "discover", "remove", "reboot", "timer", "energy", "traffic")
+        (
+            "led",
+            "rename",
+            "add",
+            "discover",
+            "remove",
+            "reboot",
+            "timer",
+            "energy",
+            "traffic",
+            "login",
+        )
     )
 
     def __init__(self, app: TplinkApp) -> None:
         self.app = app
         self.controller = app.controller
+        self._logins_waiting: list[str] = []  # devices whose dialog opens after this one
+
+    def login(self, key: str | None = None) -> None:
+        """Ask for the device's username and password (one dialog at a time)."""
+        view = self.controller.views.get(key) if key else self.app.selected_view()
+        if view is None:
+            return
+        if any(isinstance(s, CredentialsScreen) for s in self.app.screen_stack):
+            if view.key not in self._logins_waiting:
+                self._logins_waiting.append(view.key)
+            return
+        logins = self.controller.logins
+
+        async def submit(credentials: Credentials) -> str | None:
+            return await logins.log_in(view.key, credentials)
+
+        def closed(logged_in: bool | None) -> None:
+            if logged_in:
+                self.app.notify(f"Logged in to {view.name}")
+            if self._logins_waiting:
+                self.login(self._logins_waiting.pop(0))
+
+        screen = CredentialsScreen(
+            view.key,
+            f"Log in to {view.name} ({view.key})",
+            submit,
+            logins.usernames.get(view.key, ""),
+        )
+        self.app.push_screen(screen, closed)
 
     def toggle_selected(self) -> None:
-        """A plug flips at once; a strip asks first (all its outlets)."""
+        """A plug flips at once; a strip asks first (all its outlets); no login: ask for one."""
         view = self.app.selected_view()
+        if view is not None and view.needs_login:
+            self.login(view.key)
+            return
         if view is None or not view.online or view.sysinfo is None:
             return
         if view.sysinfo.is_strip:

@@ -25,6 +25,7 @@ from ..monitor import Monitor
 from ..present import DEFAULT_PORT
 from ..recorder import HistoryRecorder
 from ..store.config import ConfigStore, SavedDevice
+from ..store.credentials import CredentialStore
 from .actions import DeviceDialogs
 from .commands import DASHBOARD_KEYS, DeviceCommands, device_system_commands, help_rows
 from .controller import DashboardController
@@ -58,6 +59,7 @@ class TplinkApp(App[None]):
         history: bool = True,
         history_path: Path | None = None,
         options: DashboardOptions | None = None,
+        credentials: CredentialStore | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -65,7 +67,7 @@ class TplinkApp(App[None]):
         settings = self.config.settings
         self.monitor = monitor or Monitor(interval=settings.poll_interval)
         self.options = options or DashboardOptions()
-        self.controller = DashboardController(store, self.monitor, self.config.devices)
+        self.controller = DashboardController(store, self.monitor, self.config.devices, credentials)
         self.dialogs = DeviceDialogs(self)
         self.discovery_target = discovery_target
         self.discovery_port = discovery_port
@@ -108,7 +110,9 @@ class TplinkApp(App[None]):
         self.set_class(self.size.width >= WIDE, "-wide")
         self.filter_box.display = False
         # Looked up at each call, so a wrapped ``notify`` (tests do) sees every toast.
-        self.controller.start(lambda *args, **kw: self.notify(*args, **kw), self._spawn)
+        self.controller.start(
+            lambda *args, **kw: self.notify(*args, **kw), self._spawn, self.dialogs.login
+        )
         self.start_history()
         self.monitor.start()
         self.set_interval(FLUSH_SECONDS, self.flush)
@@ -215,7 +219,9 @@ class TplinkApp(App[None]):
     @on(DataTable.RowSelected, "#devices")
     def _row_selected(self) -> None:
         view = self.selected_view()
-        if not (view and view.sysinfo and view.sysinfo.is_strip):
+        if view and view.needs_login:
+            self.dialogs.login(view.key)
+        elif not (view and view.sysinfo and view.sysinfo.is_strip):
             self.action_toggle_selected()
         elif rows := list(self.detail.query(OutletRow)):
             rows[0].query_one(Switch).focus()

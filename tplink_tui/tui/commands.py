@@ -115,8 +115,14 @@ def visible_bindings(app: TplinkApp) -> list[tuple[str, Binding]]:
 
 
 def device_system_commands(app: TplinkApp) -> Iterator[SystemCommand]:
-    """Palette entries: accept a changed device, and every key's action by name."""
+    """Palette entries: log in, accept a changed device, and every key's action by name."""
     for view in app.views.values():
+        if view.needs_login or view.transport in ("klap", "aes"):
+            yield SystemCommand(
+                f"Log in to {plain(view.name)}…",
+                plain(f"{view.key}: username and password for this device"),
+                partial(app.dialogs.login, view.key),
+            )
         if view.snapshot is not None and view.snapshot.identity_change is not None:
             yield SystemCommand(
                 f"Accept the device now at {view.key}",

@@ -20,12 +20,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..devices.models import normalize_mac
 from ..errors import TplinkError
-from ..monitor import Identity, Monitor, Snapshot, Status
+from ..monitor import Monitor, Snapshot, Status
 from ..recorder import HistoryRecorder, start_recording
 from ..store.config import ConfigStore, SavedDevice
+from ..store.credentials import CredentialStore
 from ..store.history import HistoryStore, HistoryUnavailable
+from .logins import Logins, credentials_beside
 from .state import WHOLE_DEVICE, DeviceView, Pending
 
 REFILL_SECONDS = 3600.0  # how much history refills the sparklines at start
@@ -41,10 +42,16 @@ class DashboardController:
     """Owns the device views; the App calls its methods and redraws what ``take_dirty`` gives."""
 
     def __init__(
-        self, store: ConfigStore, monitor: Monitor, devices: Iterable[SavedDevice] = ()
+        self,
+        store: ConfigStore,
+        monitor: Monitor,
+        devices: Iterable[SavedDevice] = (),
+        credentials: CredentialStore | None = None,
     ) -> None:
         self.store = store
         self.monitor = monitor
+        self.logins = Logins(monitor, credentials or credentials_beside(store))
+        self.logins.wanted = lambda key: key in self.views
         self.views: dict[str, DeviceView] = {}
         self.filter = ""
         self.sort = "name"
@@ -56,9 +63,14 @@ class DashboardController:
         self.notify: Notify = lambda message, **_: None
         self.spawn: Spawn = _run_soon
 
-    def start(self, notify: Notify, spawn: Spawn) -> None:
-        """Subscribe to the monitor and watch the saved devices (the App is mounted)."""
+    def start(
+        self, notify: Notify, spawn: Spawn, ask_login: Callable[[str], None] | None = None
+    ) -> None:
+        """Subscribe and watch the saved devices; ``ask_login(key)`` opens the login dialog."""
         self.notify, self.spawn = notify, spawn
+        if ask_login is not None:
+            self.logins.ask = ask_login
+        self.logins.start(spawn, notify)
         self.monitor.subscribe(self.on_snapshot)
         for saved in self._saved:
             self.watch(saved)
@@ -110,10 +122,9 @@ class DashboardController:
         view = self.views.get(key)
         if view is None:
             view = DeviceView(key, saved.name, saved.host, saved.port, saved.room)
+            view.transport = "" if saved.transport == "auto" else saved.transport
             self.views[key] = view
-            # The saved MAC, if any: another device answering there is flagged at once.
-            expected = Identity(mac=normalize_mac(saved.mac)) if saved.mac else None
-            self.monitor.add(key, saved.host, saved.port, identity=expected)
+            self.logins.watch(saved)  # polled once its saved login (if any) is read
         self.mark(key)
         return view
 
@@ -122,7 +133,10 @@ class DashboardController:
         if view is None:
             return
         view.apply(snapshot)
+        self.logins.learn_protocol(view)
         self.mark(snapshot.key)
+        if self.logins.on_snapshot(snapshot):
+            return  # "needs login" and the dialog say it; no "offline" toast
         if snapshot.identity_changed and snapshot.identity_change is not None:
             self.notify(
                 f"{view.name} ({view.key}) {snapshot.identity_change.describe()}."
@@ -250,10 +264,9 @@ class DashboardController:
         self.monitor.refresh(view.key)
 
     def _is_new(self, device: SavedDevice) -> bool:
-        if device.address in self.views:
+        if known := device.address in self.views:
             self.notify(f"{device.address} is already in the list")
-            return False
-        return True
+        return not known
 
     def _added(self, saved: SavedDevice) -> None:
         self.watch(saved)

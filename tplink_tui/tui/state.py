@@ -42,6 +42,8 @@ class DeviceView:
     pending: dict[int, Pending] = field(default_factory=dict)
     today_kwh: float | None = None  # from the device's own day statistics
     today_checked: float = 0.0
+    transport: str = ""  # "xor" | "klap" | "aes" once known (the client learns it)
+    dialect: str = ""  # "iot" (old JSON) | "smart"
 
     def outlet_power_series(self, outlet: int) -> deque[float]:
         return self.outlet_power.setdefault(outlet, deque(maxlen=HISTORY_POINTS))
@@ -62,6 +64,11 @@ class DeviceView:
     @property
     def online(self) -> bool:
         return self.status is Status.ONLINE
+
+    @property
+    def needs_login(self) -> bool:
+        """The last poll was refused for want of (right) credentials."""
+        return bool(self.snapshot and self.snapshot.needs_credentials)
 
     def apply(self, snapshot: Snapshot) -> None:
         """Take a new poll result: extend histories, settle confirmed toggles."""
@@ -112,6 +119,8 @@ def status_text(view: DeviceView, now: float | None = None) -> str:
     snapshot = view.snapshot
     if snapshot is None or snapshot.status is Status.CONNECTING:
         return "connecting"
+    if snapshot.needs_credentials:
+        return "needs login"
     if snapshot.status is Status.OFFLINE:
         since = snapshot.offline_since or time.time()
         return f"offline {short_duration((now or time.time()) - since)}"
@@ -134,6 +143,16 @@ def last_seen_text(view: DeviceView, now: float | None = None) -> str:
         return "never"
     age = (now or time.time()) - snapshot.last_seen
     return "now" if age < 5 else f"{short_duration(age)} ago"
+
+
+def protocol_text(view: DeviceView) -> str:
+    """The transport and, over HTTP, the JSON dialect: "XOR", "KLAP · smart", "—"."""
+    if not view.transport or view.transport == "auto":
+        return "—"
+    name = view.transport.upper()
+    if view.transport == "xor" or not view.dialect:
+        return name
+    return f"{name} · {'smart' if view.dialect == 'smart' else 'old JSON'}"
 
 
 def today_kwh_text(view: DeviceView) -> str:

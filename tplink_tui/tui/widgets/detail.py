@@ -15,7 +15,7 @@ from ...present import format_address
 from ...present import power as format_power
 from ..safe import plain
 from ..safe import text as safe_text
-from ..state import WHOLE_DEVICE, DeviceView
+from ..state import WHOLE_DEVICE, DeviceView, protocol_text
 from .sparkline import PowerSparkline
 
 
@@ -207,7 +207,10 @@ class DetailPane(VerticalScroll):
     def _info_text(self, view: DeviceView) -> Text:
         info = view.sysinfo
         text = Text()
-        rows: list[tuple[str, str]] = [("Host", format_address(view.host, view.port))]
+        rows: list[tuple[str, str]] = [
+            ("Host", format_address(view.host, view.port)),
+            ("Protocol", protocol_text(view)),
+        ]
         if view.room:
             rows.append(("Room", view.room))
         if info:
@@ -226,6 +229,8 @@ class DetailPane(VerticalScroll):
             rows.append(("Warning", snapshot.identity_change.describe()))
         if snapshot and snapshot.status is Status.OFFLINE and snapshot.error:
             rows.append(("Error", snapshot.error))
+        if view.needs_login:
+            rows.append(("Login", "enter, or ctrl+p → Log in to …"))
         for label, value in rows:
             text.append(f"{label:<9}", style="dim")
             text.append(f"{plain(value, limit=120)}\n")

@@ -87,8 +87,9 @@ def row_cells(view: DeviceView) -> dict[str, Text]:
     power = state.power_w if state and view.online else None
     on = state_text(view)
     marker = {"online": "●", "connecting": "◌"}.get(view.status.value, "○")
+    status_style = "yellow" if view.needs_login else STATUS_STYLE[view.status]
     return {
-        "status": Text(f"{marker} {status_text(view)}", style=STATUS_STYLE[view.status]),
+        "status": Text(f"{marker} {status_text(view)}", style=status_style),
         "name": safe_text(view.name, style=f"bold {dim}".strip()),
         "room": safe_text(view.room, style=dim),
         "model": safe_text(info.model_family if info else "", style=dim),
