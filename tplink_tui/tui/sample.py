@@ -96,24 +96,28 @@ def sample_devices() -> list[tuple[SavedDevice, dict[str, Any], list[str]]]:
     media.update(_children(media["deviceId"], ["TV", "Console", "Soundbar"], [True, False, True]))
     return [
         (
-            SavedDevice("Fridge", "127.0.0.1", 9901, room="Kitchen"),
+            SavedDevice("Fridge", "127.0.0.1", 9901, room="Kitchen", transport="xor"),
             _sysinfo(1, "HS110(EU)", "Fridge", True),
             ["fridge"],
         ),
         (
-            SavedDevice("Desk", "127.0.0.1", 9902, room="Office"),
+            SavedDevice("Desk", "127.0.0.1", 9902, room="Office", transport="xor"),
             _sysinfo(2, "KP115(US)", "Desk", True),
             ["desk"],
         ),
-        (SavedDevice("Office strip", "127.0.0.1", 9903, room="Office"), strip, STRIP_LOADS),
-        (SavedDevice("Media", "127.0.0.1", 9904, room="Living room"), media, []),
         (
-            SavedDevice("Lamp", "127.0.0.1", 9905, room="Bedroom"),
+            SavedDevice("Office strip", "127.0.0.1", 9903, room="Office", transport="xor"),
+            strip,
+            STRIP_LOADS,
+        ),
+        (SavedDevice("Media", "127.0.0.1", 9904, room="Living room", transport="xor"), media, []),
+        (
+            SavedDevice("Lamp", "127.0.0.1", 9905, room="Bedroom", transport="xor"),
             _sysinfo(5, "HS105(US)", "Lamp", False),
             [],
         ),
         (
-            SavedDevice("Heater", "127.0.0.1", 9906, room="Garage"),
+            SavedDevice("Heater", "127.0.0.1", 9906, room="Garage", transport="xor"),
             _sysinfo(6, "HS103(US)", "Heater", True),
             [],
         ),
