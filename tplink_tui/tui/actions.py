@@ -55,8 +55,9 @@ class DeviceDialogs:
         view = self.controller.views.get(key) if key else self.app.selected_view()
         if view is None:
             return
-        if any(isinstance(s, CredentialsScreen) for s in self.app.screen_stack):
-            if view.key not in self._logins_waiting:
+        open_for = [s.device_key for s in self.app.screen_stack if isinstance(s, CredentialsScreen)]
+        if open_for:
+            if view.key not in open_for and view.key not in self._logins_waiting:
                 self._logins_waiting.append(view.key)
             return
         logins = self.controller.logins
@@ -67,8 +68,11 @@ class DeviceDialogs:
         def closed(logged_in: bool | None) -> None:
             if logged_in:
                 self.app.notify(f"Logged in to {view.name}")
-            if self._logins_waiting:
-                self.login(self._logins_waiting.pop(0))
+            while self._logins_waiting:  # asked for on their own: only if still needed
+                waiting = self.controller.views.get(self._logins_waiting.pop(0))
+                if waiting is not None and waiting.needs_login:
+                    self.login(waiting.key)
+                    break
 
         screen = CredentialsScreen(
             view.key,

@@ -129,16 +129,20 @@ class Logins:
         """Try ``credentials`` on the device now; save them if it lets us in.
 
         Returns None when logged in, else the problem ("authentication failed" for a
-        refused login). The monitor keeps the new pair either way, so it stops
-        retrying the old one.
+        refused login, and the pair the device had before is put back: a typo in
+        the dialog does not log out a device that was working).
         """
         self.usernames[key] = credentials.username
         try:
-            self.monitor.set_credentials(key, credentials)
-            await self.monitor.client(key).update()
+            client = self.monitor.client(key)
         except KeyError:
             return "this device is no longer in the list"
+        before = client.credentials
+        try:
+            self.monitor.set_credentials(key, credentials)
+            await self.monitor.client(key).update()
         except AuthenticationError:
+            self.monitor.set_credentials(key, before)
             return AUTH_FAILED
         except TplinkError as exc:
             return hide(str(exc), credentials)
