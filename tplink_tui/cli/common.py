@@ -265,7 +265,10 @@ def run_with_info(
         try:
             # --timeout bounds the whole verb, not each of its requests.
             async with asyncio.timeout(args.timeout):
-                return await action(client), client.sysinfo
+                result = await action(client), client.sysinfo
+            if target.client_port is None and client.port:
+                target.port = client.port  # auto fell back to HTTP: show where it answered
+            return result
         except TimeoutError:
             raise DeviceTimeout(f"{target.address}: no reply within {args.timeout:g} s") from None
         finally:

@@ -19,7 +19,13 @@ from rich.table import Table
 
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, SysInfo
-from ..discovery import DEFAULT_TARGET, NEW_PROTOCOL_PORT, DiscoveredDevice, DiscoveryResult
+from ..discovery import (
+    DEFAULT_TARGET,
+    NEW_PROTOCOL_PORT,
+    DiscoveredDevice,
+    DiscoveryResult,
+    NewDevice,
+)
 from ..discovery import discover as discover_devices
 from ..errors import TplinkError, UsageError
 from ..present import DEFAULT_PORT, MISSING, format_address, outlets_on, power
@@ -29,6 +35,8 @@ from .common import table as new_table
 from .main import EXIT_CODES_HELP, add_common_options, verb
 
 NEW_PROTOCOL_NOTE = "needs the newer authenticated protocol (not supported yet)"
+"""For a host that answered on 20002 with a record we could not decode."""
+NEWER_NOTE = "supported; needs --username/--password (or devices add HOST --username U)"
 METER_CONCURRENCY = 64
 # Reading meters after the broadcast gets between these two, whatever --timeout is:
 # enough for a strip's seven round trips on a LAN, short enough to stay "about --timeout".
@@ -47,8 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "discover",
         help="find devices on the local network (UDP broadcast)",
         description="Broadcast one sysinfo query and list every device that answers, with"
-        " its state and, for metered devices, its power. Devices that answer only the"
-        " newer authenticated protocol (UDP 20002) are listed as not supported yet.",
+        " its state and, for metered devices, its power. Newer devices (KLAP or AES,"
+        " answering on UDP 20002) are listed with their model, MAC and encryption: they"
+        " work with --username/--password.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -76,17 +85,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_common_options(parser, timeout=False)
     parser.add_argument(
-        "--new-protocol-port",
+        "--klap-port",
+        dest="new_protocol_port",
         type=int,
         default=NEW_PROTOCOL_PORT,
-        help=argparse.SUPPRESS,  # for tests against simulated newer devices
+        metavar="P",
+        help=f"UDP port the newer (KLAP/AES) devices answer on (default {NEW_PROTOCOL_PORT})",
     )
+    parser.add_argument(
+        "--new-protocol-port", dest="new_protocol_port", type=int, help=argparse.SUPPRESS
+    )  # the old spelling
     parser.set_defaults(func=run_discover)
 
 
 def _check(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: must be 1-65535")
+    if not 0 < args.new_protocol_port < 65536:
+        raise UsageError(f"--klap-port {args.new_protocol_port}: must be 1-65535")
     if not 0 < args.wait <= 60:
         raise UsageError("--timeout must be between 0 and 60 seconds")
     try:
@@ -216,20 +232,28 @@ def run_discover(args: argparse.Namespace) -> int:
     unread = [
         d for d in result.devices if d.sysinfo.has_emeter and states.get((d.host, d.port)) is None
     ]
+    newer = list(result.newer)
+    decoded = {d.host for d in newer}
+    undecoded = [h for h in result.new_protocol_hosts if h not in decoded]
     if args.json:
         value = {
             "target": args.target,
             "port": args.port,
             "devices": devices,
+            "newer": [newer_dict(d) for d in newer],
             "new_protocol": [
-                {"host": h, "port": args.new_protocol_port, "note": NEW_PROTOCOL_NOTE}
+                {
+                    "host": h,
+                    "port": args.new_protocol_port,
+                    "note": NEWER_NOTE if h in decoded else NEW_PROTOCOL_NOTE,
+                }
                 for h in result.new_protocol_hosts
             ],
             "invalid": [{"address": a, "reason": r} for a, r in result.invalid],
         }
         print_json(value)
         return 0
-    found = len(devices) + len(result.new_protocol_hosts)
+    found = len(devices) + len(newer) + len(undecoded)
     asked = safe(format_address(args.target, args.port))
     summary = (
         f"{len(devices)} device{'s' * (len(devices) != 1)} on {asked}"
@@ -241,10 +265,13 @@ def run_discover(args: argparse.Namespace) -> int:
     console = stdout()
     if devices:
         console.print(_table(found_states))
-    for host in result.new_protocol_hosts:
+    if newer:
+        console.print(newer_table(newer))
+        summary += f", {len(newer)} newer (KLAP/AES: give --username/--password)"
+    for host in undecoded:
         console.print(f" [yellow]{_text(host)}[/]  {NEW_PROTOCOL_NOTE}")
-    if result.new_protocol_hosts:
-        summary += f", {len(result.new_protocol_hosts)} needing the newer protocol"
+    if undecoded:
+        summary += f", {len(undecoded)} needing the newer protocol"
     if unread:
         summary += (
             f"; {len(unread)} meter{'s' * (len(unread) != 1)} not read within"
@@ -276,5 +303,41 @@ def _table(found: list[tuple[DiscoveredDevice, DeviceState | None]]) -> Table:
             f"[dim]{_text(info.mac)}[/]",
             status,
             watts,
+        )
+    return table
+
+
+def newer_dict(device: NewDevice) -> dict[str, Any]:
+    """A newer device's ``--json`` entry: what its 20002 record says, and how to reach it."""
+    return {
+        "host": device.host,
+        "port": device.http_port,
+        "address": format_address(device.host, device.http_port),
+        "model": device.model,
+        "type": device.device_type,
+        "mac": device.mac,
+        "device_id": device.device_id,
+        "encryption": device.encrypt_type,
+        "login_version": device.login_version,
+        "https": device.https,
+        "transport": device.transport,
+        "needs_credentials": True,
+        "note": NEWER_NOTE,
+    }
+
+
+def newer_table(found: list[NewDevice]) -> Table:
+    table = new_table("newer devices: supported, need --username/--password")
+    for column in ("host", "model", "type", "mac", "encryption", "login", "https"):
+        table.add_column(column)
+    for device in found:
+        table.add_row(
+            _text(format_address(device.host, device.http_port)),
+            _text(device.model),
+            _text(device.device_type),
+            f"[dim]{_text(device.mac)}[/]",
+            _text(device.encrypt_type),
+            _text(f"v{device.login_version}"),
+            "yes" if device.https else "no",
         )
     return table

@@ -21,8 +21,21 @@ from typing import Any
 from ..errors import ListenError, UsageError
 from ..present import DEFAULT_PORT, format_address
 from ..simulator import PROFILES, Faults, SimulatedDevice, Simulator
-from ..simulator.home import DEMO_HOME, start_demo_home
+from ..simulator.home import (
+    DEMO_HOME,
+    NEWER_DEMO_HOME,
+    start_demo_home,
+    start_newer_demo_home,
+)
+from ..simulator.newer import (
+    NEWER_PROFILES,
+    TEST_PASSWORD,
+    TEST_USERNAME,
+    NewerDevice,
+    NewerSimulator,
+)
 from ..simulator.profiles import get_profile
+from . import simulate_newer as newer
 from .main import verb
 
 PROG = "tplink-tui simulate"
@@ -33,15 +46,20 @@ loopback. Prints one JSON line per device, then {"ready": true}; runs until
 interrupted."""
 
 EPILOG = f"""\
-models: {", ".join(PROFILES)}
+models (XOR on TCP/UDP 9999): {", ".join(k for k in PROFILES if k not in NEWER_PROFILES)}
+newer models (KLAP/AES over HTTP, need --username/--password, answer 20002
+discovery on --klap-port): {", ".join(NEWER_PROFILES)}
+  their login is --username/--password (default {TEST_USERNAME} / {TEST_PASSWORD})
 
 faults (--fault SPEC[@DEVICE], DEVICE = 0-based index or alias, default all):
   delay=S  no_reply  hang_mid_frame  close_mid_frame  garbage  bad_length[=N]
   non_utf8  non_json  not_object  err_code=MODULE[.METHOD][:CODE]  offline
   flap=S[/S_OFFLINE]
+  newer models: drop_handshake[=N]  garbage_handshake[=N]  http_500[=N]
 
 examples:
   tplink-tui simulate hs110=Fridge hs300=Office
+  tplink-tui simulate hs110=Fridge p316m=Office kp125m --password hunter2
   tplink-tui simulate --count 20 --model hs300 --base-port 10000
   tplink-tui simulate --count 5 --model hs105 --addr-base 127.0.0.2 --port 9999
   tplink-tui simulate --demo --fault delay=2@Fridge"""
@@ -76,7 +94,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " or base port, else a free one, shown on stderr)",
     )
     parser.add_argument(
-        "--klap-port", type=int, default=20002, metavar="P", help="UDP port of KLAP-only models"
+        "--klap-port",
+        type=int,
+        default=20002,
+        metavar="P",
+        help="UDP port where the newer models answer discovery (default 20002)",
+    )
+    parser.add_argument(
+        "--username",
+        default=TEST_USERNAME,
+        metavar="U",
+        help=f"login of the newer models (default {TEST_USERNAME})",
+    )
+    parser.add_argument(
+        "--password",
+        default=TEST_PASSWORD,
+        metavar="P",
+        help=f"password of the newer models (default {TEST_PASSWORD})",
     )
 
 
@@ -103,6 +137,8 @@ def _device_specs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             raise UsageError("--count must be at least 1")
         specs += [(args.model, None)] * args.count
     for model, _ in specs:
+        if newer.is_newer(model):
+            continue
         try:
             get_profile(model)
         except ValueError as exc:
@@ -147,7 +183,8 @@ def _is_wildcard(host: str) -> bool:
         return False
 
 
-def _apply_faults(devices: Sequence[SimulatedDevice], specs: Sequence[str]) -> None:
+def _apply_faults(devices: Sequence[SimulatedDevice | NewerDevice], specs: Sequence[str]) -> None:
+    """Each --fault on its device(s); to all, each kind of device takes only its own faults."""
     for spec in specs:
         fault, _, target = spec.partition("@")
         chosen = list(devices)
@@ -157,14 +194,24 @@ def _apply_faults(devices: Sequence[SimulatedDevice], specs: Sequence[str]) -> N
                     raise UsageError(f"--fault {spec}: no device {target}")
                 chosen = [devices[int(target)]]
             else:
-                chosen = [d for d in devices if d.alias == target]
+                chosen = [d for d in devices if _alias(d) == target]
                 if not chosen:
                     raise UsageError(f"--fault {spec}: no device named {target!r}")
         for device in chosen:
+            is_new = isinstance(device, NewerDevice)
+            if not target and is_new != newer.is_newer_fault(fault):
+                continue  # a fault for the other kind of device
             try:
-                device.faults.set(fault)
+                if isinstance(device, NewerDevice):
+                    newer.apply_newer_fault(device, fault)
+                else:
+                    device.faults.set(fault)
             except ValueError as exc:
                 raise UsageError(f"--fault {spec}: {exc}") from None
+
+
+def _alias(device: SimulatedDevice | NewerDevice) -> str:
+    return newer.device_alias(device) if isinstance(device, NewerDevice) else device.alias
 
 
 def describe(device: SimulatedDevice) -> dict[str, Any]:
@@ -178,6 +225,7 @@ def describe(device: SimulatedDevice) -> dict[str, Any]:
         "device_id": device.device_id,
         "mac": device.mac,
         "outlets": [{"id": o.id, "alias": o.alias} for o in device.outlets],
+        "transport": "xor",
     }
     if device.room:
         line["room"] = device.room
@@ -186,25 +234,34 @@ def describe(device: SimulatedDevice) -> dict[str, Any]:
 
 async def _serve(args: argparse.Namespace) -> int:
     specs = _device_specs(args)
-    placement = _plan(args, len(specs) + (len(DEMO_HOME) if args.demo else 0))
+    old = [(i, m, a) for i, (m, a) in enumerate(specs) if not newer.is_newer(m)]
+    new = [(i, m, a) for i, (m, a) in enumerate(specs) if newer.is_newer(m)]
+    demo_new = NEWER_DEMO_HOME if args.demo else ()
+    placement = _plan(args, len(specs) + (len(DEMO_HOME) + len(demo_new) if args.demo else 0))
     for spec in args.fault:  # validate before binding anything
+        fault = spec.partition("@")[0]
+        if newer.is_newer_fault(fault):
+            continue
         try:
-            Faults().set(spec.partition("@")[0])
+            Faults().set(fault)
         except ValueError as exc:
             raise UsageError(f"--fault {spec}: {exc}") from None
+    if new or demo_new:
+        newer.check_newer_host(args.host)
     shared = placement.get("port") if "addr_base" in placement else placement.get("base_port")
     if _is_wildcard(args.host) and "addr_base" not in placement:
         # A device bound to 0.0.0.0:P hears broadcasts on P itself; a discovery
         # listener on 127.255.255.255:P would collide with it ("address in use").
         shared = None
     discovery = args.discovery_port if args.discovery_port is not None else (shared or 0)
-    needs_klap = any(get_profile(m).klap_only for m, _ in specs)
+    needs_klap = any(get_profile(m).klap_only for _, m, _ in old)
     sim = Simulator(
         args.host,
         seed=args.seed,
         discovery_port=discovery,
         klap_port=args.klap_port if needs_klap else None,
     )
+    newer_sim = NewerSimulator(args.host) if (new or demo_new) else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -213,27 +270,51 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            devices: list[SimulatedDevice] = []
+            demo: list[SimulatedDevice] = []
             if args.demo:
-                devices += await start_demo_home(sim, seed=args.seed or 2024, **placement)
-            if specs:
+                demo = await start_demo_home(sim, seed=args.seed or 2024, **placement)
+            listed: list[SimulatedDevice] = []
+            if old:
                 # The listed models go after the demo home, on the next addresses or ports.
-                if devices and "addr_base" in placement:
-                    base = ipaddress.ip_address(placement["addr_base"]) + len(devices)
+                if demo and "addr_base" in placement:
+                    base = ipaddress.ip_address(placement["addr_base"]) + len(demo)
                     placement = {**placement, "addr_base": str(base)}
-                elif devices and "base_port" in placement:
-                    placement = {**placement, "base_port": placement["base_port"] + len(devices)}
-                devices += await sim.start_many(
-                    [m for m, _ in specs], aliases=[a for _, a in specs], **placement
+                elif demo and "base_port" in placement:
+                    # after the demo's newer plugs too: ports follow the printed order
+                    skip = len(demo) + len(demo_new)
+                    placement = {**placement, "base_port": placement["base_port"] + skip}
+                listed = await sim.start_many(
+                    [m for _, m, _ in old], aliases=[a for _, _, a in old], **placement
                 )
+            demo_newer: list[NewerDevice] = []
+            listed_newer: list[NewerDevice] = []
+            if newer_sim is not None:
+                demo_newer, listed_newer = await _start_newer(
+                    args, newer_sim, new, len(demo), len(listed)
+                )
+            # The listed models print in the order given, after the demo home.
+            order: dict[int, SimulatedDevice | NewerDevice] = {
+                i: d for (i, _, _), d in zip(old, listed, strict=True)
+            }
+            order.update({i: d for (i, _, _), d in zip(new, listed_newer, strict=True)})
+            devices: list[SimulatedDevice | NewerDevice] = [*demo, *demo_newer]
+            devices += [order[i] for i in sorted(order)]
         for warning in {str(w.message) for w in caught}:
             print(f"{PROG}: warning: {warning}", file=sys.stderr)
         _apply_faults(devices, args.fault)
         for device in devices:
-            print(json.dumps(describe(device)))
+            if isinstance(device, NewerDevice):
+                line = newer.describe_newer(device)
+                line["discovery_port"] = newer_sim.discovery_port if newer_sim else None
+            else:
+                line = describe(device)
+            print(json.dumps(line))
         print(json.dumps({"ready": True}), flush=True)
+        where = _discovery(sim)
+        if newer_sim is not None:
+            where += f"; newer models: {_newer_discovery(newer_sim)}"
         print(
-            f"{PROG}: {len(devices)} devices; discovery: {_discovery(sim)}; Ctrl-C to stop",
+            f"{PROG}: {len(devices)} devices; discovery: {where}; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,
         )
@@ -244,7 +325,51 @@ async def _serve(args: argparse.Namespace) -> int:
         raise ListenError(f"cannot start the devices: {exc}") from exc
     finally:
         await sim.stop()
+        if newer_sim is not None:
+            await newer_sim.stop()
     return 0
+
+
+async def _start_newer(
+    args: argparse.Namespace,
+    newer_sim: NewerSimulator,
+    specs: Sequence[tuple[int, str, str | None]],
+    demo_old: int,
+    listed_old: int,
+) -> tuple[list[NewerDevice], list[NewerDevice]]:
+    """The demo's newer devices and the listed newer models, then the 20002 listener.
+
+    With --base-port the demo's newer plugs follow the demo's old ones and the listed
+    newer models follow the listed old ones; a lone newer model takes --port.
+    """
+    base = args.base_port
+    demo: list[NewerDevice] = []
+    if args.demo:
+        demo = await start_newer_demo_home(
+            newer_sim,
+            seed=args.seed or 2024,
+            username=args.username,
+            password=args.password,
+            base_port=None if base is None else base + demo_old,
+        )
+    first = None if base is None else base + demo_old + len(demo) + listed_old
+    if first is None and args.port and len(specs) == 1 and not (demo or listed_old):
+        first = args.port
+    listed = await newer.start_newer(
+        newer_sim,
+        [(m, a) for _, m, a in specs],
+        username=args.username,
+        password=args.password,
+        seed=args.seed,
+        base_port=first,
+    )
+    await newer_sim.listen_discovery(args.klap_port)
+    return demo, listed
+
+
+def _newer_discovery(sim: NewerSimulator) -> str:
+    port = sim.discovery_port
+    return "off" if port is None else format_address(sim.broadcast, port)
 
 
 def _discovery(sim: Simulator) -> str:

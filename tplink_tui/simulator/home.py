@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .device import SimulatedDevice
+from .newer import TEST_PASSWORD, TEST_USERNAME, NewerDevice, NewerSimulator, SmartDevice
 from .simulator import Simulator
 
 
@@ -88,4 +89,44 @@ async def start_demo_home(
                 room=spec.room,
             )
         )
+    return devices
+
+
+NEWER_DEMO_HOME: tuple[DemoDevice, ...] = (
+    DemoDevice(
+        "p316m",
+        "Workshop strip",
+        "Workshop",
+        (),
+        outlets=("Saw", "Drill charger", "Lamp", "Radio", "Compressor", "Fan"),
+    ),
+    DemoDevice("kp125m", "Dehumidifier", "Basement", ()),
+)
+"""The demo home's newer plugs (KLAP, the documented test login unless told otherwise)."""
+
+
+async def start_newer_demo_home(
+    sim: NewerSimulator,
+    *,
+    seed: int = 2024,
+    username: str = TEST_USERNAME,
+    password: str = TEST_PASSWORD,
+    base_port: int | None = None,
+) -> list[NewerDevice]:
+    """Start the demo's newer devices, on free ports or ``base_port``, +1, ..."""
+    devices = []
+    for i, spec in enumerate(NEWER_DEMO_HOME):
+        device = await sim.add(
+            spec.model,
+            alias=spec.alias,
+            username=username,
+            password=password,
+            seed=seed * 100 + 80 + i,
+            port=0 if base_port is None else base_port + i,
+        )
+        state = device.state
+        if isinstance(state, SmartDevice):
+            for outlet, name in zip(state.outlets, spec.outlets, strict=False):
+                outlet.nickname = name
+        devices.append(device)
     return devices

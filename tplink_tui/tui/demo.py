@@ -2,7 +2,8 @@
 
 The simulated devices speak the real protocol on loopback, so everything the
 dashboard does here (polling, switching, discovery, traffic) is the real path.
-The config lives in a temporary folder: a demo never touches the user's devices.
+The config (and the newer plugs' saved login) lives in a temporary folder: a demo
+never touches the user's devices.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import asyncio
 
 from ..simulator import Simulator
-from ..simulator.home import DEMO_HOME, start_demo_home
+from ..simulator.home import DEMO_HOME, NEWER_DEMO_HOME, start_demo_home, start_newer_demo_home
+from ..simulator.newer import TEST_PASSWORD, TEST_USERNAME, NewerSimulator
 from ..store.config import ConfigStore, SavedDevice
+from ..transports.errors import Credentials
 from .app import TplinkApp
 from .options import DashboardOptions
 
@@ -26,6 +29,7 @@ class DemoHome:
     def __init__(self, seed: int = 2024) -> None:
         self.seed = seed
         self.simulator = Simulator(seed=seed)
+        self.newer = NewerSimulator()
 
     def options(self) -> DashboardOptions:
         return DashboardOptions(label="demo · ", on_start=self.start, on_shutdown=self.stop)
@@ -42,11 +46,22 @@ class DemoHome:
         for spec, device in zip(DEMO_HOME, devices, strict=True):
             saved = SavedDevice(spec.alias, device.host, device.port, room=spec.room)
             app.controller.watch(await asyncio.to_thread(app.store.add_device, saved))
+        # The newer plugs: saved with their transport and the documented test login.
+        newer = await start_newer_demo_home(self.newer, seed=self.seed)
+        login = Credentials(TEST_USERNAME, TEST_PASSWORD)
+        for spec, new in zip(NEWER_DEMO_HOME, newer, strict=True):
+            saved = SavedDevice(
+                spec.alias, new.host, new.port, room=spec.room, transport=new.encrypt_type.lower()
+            )
+            saved = await asyncio.to_thread(app.store.add_device, saved)
+            await asyncio.to_thread(app.controller.logins.store.set, saved.address, login)
+            app.controller.watch(saved)
         app.show_changes(app.controller.take_dirty())
         app.table.move_cursor(row=0)
 
     async def stop(self) -> None:
         await self.simulator.stop()
+        await self.newer.stop()
 
 
 class DemoApp(TplinkApp):

@@ -1,0 +1,115 @@
+"""``simulate``'s newer devices: KLAP/AES plugs and strips beside the old XOR ones.
+
+The newer models (``tplink_tui.simulator.newer``) serve HTTP on their own loopback
+ports and answer 20002 discovery; this module starts them, names them for
+``--fault``, and writes their JSON line (with ``transport``; never the password).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import UsageError
+from ..simulator.newer import NEWER_PROFILES, NewerDevice, NewerSimulator
+from ..simulator.newer.smart_device import SmartDevice
+
+__all__ = [
+    "NEWER_FAULTS",
+    "apply_newer_fault",
+    "describe_newer",
+    "device_alias",
+    "is_newer",
+    "is_newer_fault",
+    "start_newer",
+]
+
+NEWER_FAULTS = ("drop_handshake", "garbage_handshake", "http_500")
+"""One-shot faults of the newer devices (``NAME`` or ``NAME=N`` times)."""
+
+
+def is_newer(model: str) -> bool:
+    return model.strip().lower() in NEWER_PROFILES
+
+
+def is_newer_fault(spec: str) -> bool:
+    name, _, count = spec.partition("=")
+    return name in NEWER_FAULTS and (not count or count.isdigit())
+
+
+def apply_newer_fault(device: NewerDevice, spec: str) -> None:
+    """``http_500=2``: the next two requests answer HTTP 500."""
+    if not is_newer_fault(spec):
+        raise ValueError(f"not a fault of the newer devices (they know: {', '.join(NEWER_FAULTS)})")
+    name, _, count = spec.partition("=")
+    setattr(device.faults, name, int(count or 1))
+
+
+def device_alias(device: NewerDevice) -> str:
+    state = device.state
+    return state.nickname if isinstance(state, SmartDevice) else state.alias
+
+
+async def start_newer(
+    sim: NewerSimulator,
+    specs: Sequence[tuple[str, str | None]],
+    *,
+    username: str,
+    password: str,
+    seed: int,
+    base_port: int | None = None,
+) -> list[NewerDevice]:
+    """Start the newer models in order; on free ports, or ``base_port``, +1, ..."""
+    devices = []
+    for i, (model, alias) in enumerate(specs):
+        devices.append(
+            await sim.add(
+                model,
+                alias=alias,
+                username=username,
+                password=password,
+                seed=seed * 100 + 50 + i,
+                port=0 if base_port is None else base_port + i,
+            )
+        )
+    return devices
+
+
+def describe_newer(device: NewerDevice) -> dict[str, Any]:
+    """The JSON line printed for a newer device (the same keys as an old one, plus how
+    to reach it: transport, login version, username)."""
+    state = device.state
+    if isinstance(state, SmartDevice):
+        outlets = (
+            [{"id": o.device_id, "alias": o.nickname} for o in state.outlets]
+            if device.profile.is_strip
+            else []
+        )
+        mac = state.mac.replace("-", ":")
+    else:
+        outlets = [{"id": o.id, "alias": o.alias} for o in state.outlets]
+        mac = state.mac
+    return {
+        "model": device.profile.model,
+        "profile": device.profile.key,
+        "host": device.host,
+        "port": device.port,
+        "alias": device_alias(device),
+        "device_id": device.device_id,
+        "mac": mac,
+        "outlets": outlets,
+        "transport": device.encrypt_type.lower(),
+        "login_version": device.login_version,
+        "dialect": device.profile.dialect,
+        "username": device.credentials.username,
+    }
+
+
+def check_newer_host(host: str) -> None:
+    """Newer devices are loopback only (their simulator refuses anything else)."""
+    from ..simulator.newer.server import check_loopback
+
+    try:
+        check_loopback(host)
+    except ValueError as exc:
+        raise UsageError(f"newer models: {exc}") from None
