@@ -334,3 +334,14 @@ def test_xor_against_a_klap_only_device_is_unreachable(
         assert code in (3, 5) and "HTTP" in error_line(err)
     finally:
         sim.close()
+
+
+def test_json_names_the_transport_auto_found(
+    newer: NewerThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    klap, aes = newer.add("p110"), newer.add("ep25")
+    assert cli_json(capsys, "info", addr(klap), *LOGIN)["transport"] == "klap"
+    assert cli_json(capsys, "info", addr(aes), *LOGIN)["transport"] == "aes"
+    code, out, err = cli(capsys, "watch", addr(aes), "-n", "1", "--json", "--no-history", *LOGIN)
+    assert code == 0, err
+    assert json.loads(out)["transport"] == "aes"

@@ -268,6 +268,7 @@ def run_with_info(
                 result = await action(client), client.sysinfo
             if target.client_port is None and client.port:
                 target.port = client.port  # auto fell back to HTTP: show where it answered
+            target.transport = client.transport_name or target.transport
             return result
         except TimeoutError:
             raise DeviceTimeout(f"{target.address}: no reply within {args.timeout:g} s") from None
@@ -367,6 +368,7 @@ def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
         "host": target.host,
         "port": target.port,
         "name": target.name,
+        "transport": target.transport,
         **base,
         **meter,
         "outlets": outlets,

@@ -118,6 +118,7 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
         counts[snap.key] += 1
         if snap.status is Status.ONLINE:
             result.answered.add(snap.key)
+            target.transport = monitor.client(snap.key).transport_name or target.transport
         try:
             if args.json:
                 print_json(snapshot_dict(target, snap), compact=True)
