@@ -262,3 +262,17 @@ async def test_monitor_needs_credentials_until_given(sim: NewerSimulator) -> Non
     assert monitor.client("plug").transport_name == "klap"
     await monitor.stop()
     await asyncio.sleep(0)
+
+
+async def test_smartplug_facade_takes_credentials(sim: NewerSimulator) -> None:
+    from tplink_tui import SmartPlug
+
+    dev = await sim.add("p110", alias="Sync")
+
+    def drive() -> str:
+        with SmartPlug(f"127.0.0.1:{dev.port}", credentials=GOOD, transport="klap") as plug:
+            plug.turn_off()
+            return plug.sysinfo.alias
+
+    assert await asyncio.to_thread(drive) == "Sync"
+    assert smart_state(dev).outlets[0].on is False

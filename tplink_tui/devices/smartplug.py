@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from ..address import parse_address
 from ..errors import TplinkError
 from ..transport import DEFAULT_PORT, DEFAULT_TIMEOUT
+from ..transports.errors import Credentials
 from .client import DeviceClient, OutletSpec
 from .models import DeviceState, EnergyReading, OutletInfo, SysInfo
 
@@ -33,16 +34,27 @@ class SmartPlug:
     """A plug or strip, driven synchronously. Properties read the device each time.
 
     ``host`` may carry the port (``"192.0.2.10:9999"``, ``"[::1]:9999"``); ``port``
-    is then only needed when it is not there.
+    is then only needed when it is not there. ``transport``/``credentials`` as for
+    ``DeviceClient`` (a Tapo or newer Kasa plug needs the cloud account pair).
     """
 
     def __init__(
-        self, host: str, port: int | None = None, timeout: float = DEFAULT_TIMEOUT
+        self,
+        host: str,
+        port: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        transport: str = "auto",
+        credentials: Credentials | None = None,
     ) -> None:
         name, parsed = parse_address(host, DEFAULT_PORT if port is None else port)
         if port is not None and parsed != port:
             raise ValueError(f"{host!r} names port {parsed}, but port={port} was given")
-        self.client = DeviceClient(name, parsed, timeout)
+        named = parse_address(host, 1)[1] == parse_address(host, 2)[1]  # host:port given
+        chosen = parsed if port is not None or named else None  # None: the transport's own
+        self.client = DeviceClient(
+            name, chosen, timeout, transport=transport, credentials=credentials
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
