@@ -216,27 +216,32 @@ class DeviceLink:
         return AuthenticationError(self.address, detail)
 
     async def _fall_back(self, xor_error: TplinkError) -> None:
-        """XOR failed at once: try KLAP, then AES; keep the first that answers."""
+        """XOR failed at once: try KLAP, then AES; keep the first that answers.
+
+        Anything else (a timeout, a cancel) puts the XOR connection back, so the
+        next request starts the choice over rather than trusting half of it."""
         xor_connection = self.connection
         self.port = DEFAULT_HTTP_PORT if self._given_port is None else self._given_port
-        for name in ("klap", "aes"):
-            self.connection = self._http_transport(name)
-            try:
-                await self._detect_over(name)
-            except AuthenticationError:
-                self.transport_name = name  # it is this transport; credentials are wrong
-                raise self._auth_error() from None
-            except (DeviceUnreachable, ProtocolError):
-                await self.connection.close()
-                continue
-            except BaseException:
-                await self.connection.close()
-                raise
-            self.transport_name = name
-            return
-        self.connection = xor_connection
-        self.port = xor_connection.port
-        raise xor_error
+        try:
+            for name in ("klap", "aes"):
+                self.connection = self._http_transport(name)
+                try:
+                    await self._detect_over(name)
+                except AuthenticationError:
+                    self.transport_name = name  # it is this transport; credentials are wrong
+                    raise self._auth_error() from None
+                except (DeviceUnreachable, ProtocolError):
+                    await self.connection.close()
+                    continue
+                self.transport_name = name
+                return
+            raise xor_error
+        finally:
+            if not self.transport_name:
+                if self.connection is not xor_connection:
+                    self.connection.abort()
+                self.connection = xor_connection
+                self.port = xor_connection.port
 
     async def detect(self) -> None:
         """Ask the dialect over the known transport (component_nego)."""
