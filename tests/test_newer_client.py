@@ -276,3 +276,16 @@ async def test_smartplug_facade_takes_credentials(sim: NewerSimulator) -> None:
 
     assert await asyncio.to_thread(drive) == "Sync"
     assert smart_state(dev).outlets[0].on is False
+
+
+async def test_firmware_without_emeter_data_falls_back_to_usage(sim: NewerSimulator) -> None:
+    dev = await sim.add("kp125m")
+    smart_state(dev)._methods.pop("get_emeter_data")  # an older firmware
+    async with client_for(dev) as client:
+        for _ in range(2):
+            state = await client.update()
+            assert state.energy is not None and state.energy.power_w is not None
+            assert state.energy.voltage_v is None  # get_energy_usage has only the power
+        requests = smart_state(dev).requests
+        await client.update()
+        assert smart_state(dev).requests == requests + 1  # one batched request a poll

@@ -40,6 +40,7 @@ class SmartSide:
     def __init__(self, client: DeviceClient) -> None:
         self.client = client
         self._meter_methods = list(METER_METHODS)  # the first that works is kept first
+        self._batching = True  # until the firmware refuses multipleRequest
 
     @property
     def address(self) -> str:
@@ -81,26 +82,95 @@ class SmartSide:
     # -- state ----------------------------------------------------------------------
 
     async def get_sysinfo(self) -> SysInfo:
+        sysinfo, _ = await self._read_state(meter=False)
+        return sysinfo
+
+    async def _read_state(self, meter: bool) -> tuple[SysInfo, Any]:
+        """Device info, a strip's first page of outlets and a plug's meter, batched.
+
+        One ``multipleRequest`` when the firmware takes it; the meter's result (or
+        None when it was not asked or not answered) comes back for ``update``."""
         if not self.components:
             with contextlib.suppress(DeviceError):
                 nego = await self.call(smart.component_nego())
                 self.client.components = smart.parse_components(nego)
-        info = await self.call(smart.get_device_info())
+        strip = "child_device" in self.components
+        bodies = [smart.get_device_info()]
+        if strip:
+            bodies.append(smart.get_child_device_list(0))
+        metered = meter and not strip and "energy_monitoring" in self.components
+        if metered:
+            bodies.append(smart.request(self._meter_methods[0]))
+        results = await self._batch(bodies)
+        info = results.get("get_device_info")
+        if isinstance(info, DeviceError):
+            raise info
         children: tuple[OutletInfo, ...] = ()
-        if "child_device" in self.components:
-            children = await self._children()
+        if strip:
+            children = await self._children(results.get("get_child_device_list"))
         try:
             sysinfo = smart.parse_device_info(info, children, self.components)
         except ProtocolError as exc:
             raise ProtocolError(f"{self.address}: {exc}") from None
         self.client.sysinfo = sysinfo
-        return sysinfo
+        reading = results.get(self._meter_methods[0]) if metered else None
+        if isinstance(reading, DeviceError):
+            if reading.err_code not in UNKNOWN_METHOD:
+                raise reading
+            if len(self._meter_methods) > 1:
+                del self._meter_methods[0]  # this firmware lacks it: ask the next way
+            reading = None
+        return sysinfo, reading
 
-    async def _children(self) -> tuple[OutletInfo, ...]:
+    async def _batch(self, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+        """{method: result or its DeviceError}; one request when batching works."""
+        if len(bodies) == 1 or not self._batching:
+            return {str(b["method"]): await self._result_or_error(b) for b in bodies}
+        try:
+            result = smart.check(
+                await self.send(smart.multiple_request(bodies)), "multipleRequest", self.address
+            )
+        except DeviceError as exc:
+            if exc.err_code not in UNKNOWN_METHOD:
+                raise
+            self._batching = False  # firmware without multipleRequest: one at a time
+            return await self._batch(bodies)
+        responses = result.get("responses") if isinstance(result, dict) else None
+        if not isinstance(responses, list):
+            raise ProtocolError(f"{self.address}: multipleRequest reply has no 'responses' list")
+        asked = {str(b["method"]) for b in bodies}
+        answers: dict[str, Any] = {}
+        for response in responses:
+            method = response.get("method") if isinstance(response, dict) else None
+            if method not in asked:
+                raise ProtocolError(
+                    f"{self.address}: the batch reply answers {method!r}, which was not asked"
+                )
+            try:
+                answers[str(method)] = smart.check(response, str(method), self.address)
+            except DeviceError as exc:
+                answers[str(method)] = exc
+        for body in bodies:  # the device stopped at an error: ask the rest alone
+            method = str(body["method"])
+            if method not in answers:
+                answers[method] = await self._result_or_error(body)
+        return answers
+
+    async def _result_or_error(self, body: dict[str, Any]) -> Any:
+        try:
+            return await self.call(body)
+        except DeviceError as exc:
+            return exc
+
+    async def _children(self, first: Any = None) -> tuple[OutletInfo, ...]:
         """Every page of ``get_child_device_list`` (10 children a page on real strips)."""
+        if isinstance(first, DeviceError):
+            raise first
         items: list[Any] = []
+        result = first
         for _ in range(MAX_PAGES):
-            result = await self.call(smart.get_child_device_list(len(items)))
+            if result is None:
+                result = await self.call(smart.get_child_device_list(len(items)))
             page = result.get("child_device_list") if isinstance(result, dict) else None
             if not isinstance(page, list):
                 break
@@ -108,23 +178,34 @@ class SmartSide:
             total = result.get("sum")
             if not page or not isinstance(total, int) or len(items) >= total:
                 break
+            result = None
         try:
             return smart.parse_children({"child_device_list": items})
         except ProtocolError as exc:
             raise ProtocolError(f"{self.address}: {exc}") from None
 
     async def update(self) -> DeviceState:
-        sysinfo = await self.get_sysinfo()
+        sysinfo, result = await self._read_state(meter=True)
         energy: EnergyReading | None = None
         outlet_energy: dict[int, EnergyReading] = {}
         if sysinfo.has_emeter and not sysinfo.is_strip:
-            energy = await self._reading(None)
+            energy = (
+                self._parse(self._meter_methods[0], result)
+                if result is not None
+                else (await self._reading(None))
+            )
         elif sysinfo.has_emeter:
             for outlet in sysinfo.children:
                 reading = await self._reading(outlet.id)
                 if reading is not None:
                     outlet_energy[outlet.index] = reading
         return DeviceState(sysinfo, energy, outlet_energy, time.time())
+
+    def _parse(self, method: str, result: Any) -> EnergyReading:
+        try:
+            return METER_PARSERS[method](result)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self.address}: {exc}") from None
 
     async def _reading(self, child_id: str | None) -> EnergyReading | None:
         """The fullest reading the firmware gives: emeter data, else usage, else power."""
@@ -139,10 +220,7 @@ class SmartSide:
                     self._meter_methods.remove(method)
                     continue
                 raise
-            try:
-                return METER_PARSERS[method](result)
-            except ProtocolError as exc:
-                raise ProtocolError(f"{self.address}: {exc}") from None
+            return self._parse(method, result)
         return None
 
     # -- actions ------------------------------------------------------------------
