@@ -153,11 +153,15 @@ def _list(store: ConfigStore, args: argparse.Namespace) -> int:
         )
         return 0
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NAME", "HOST", "TRANSPORT", "LOGIN", "ROOM", "MAC", "DESCRIPTION"):
+    # TRANSPORT and LOGIN only when some device has one: a list of old plugs looks as before.
+    newer = any(d.transport != "auto" or d.address in saved for d in config.devices)
+    columns = ["NAME", "HOST", *(["TRANSPORT", "LOGIN"] if newer else []), "ROOM", "MAC"]
+    for column in (*columns, "DESCRIPTION"):
         table.add_column(column, overflow="fold")
     for d in sorted(config.devices, key=lambda d: (d.room.casefold(), d.name.casefold())):
         login = "saved" if d.address in saved else "-"
-        values = (d.name, d.address, d.transport, login, d.room, d.mac, d.description)
+        extra = (d.transport, login) if newer else ()
+        values = (d.name, d.address, *extra, d.room, d.mac, d.description)
         table.add_row(*(_safe(v) for v in values))
     out.print(table, highlight=False)
     return 0
