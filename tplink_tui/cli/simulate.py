@@ -25,7 +25,6 @@ from ..simulator.home import (
     DEMO_HOME,
     NEWER_DEMO_HOME,
     start_demo_home,
-    start_newer_demo_home,
 )
 from ..simulator.newer import (
     NEWER_PROFILES,
@@ -289,7 +288,7 @@ async def _serve(args: argparse.Namespace) -> int:
             demo_newer: list[NewerDevice] = []
             listed_newer: list[NewerDevice] = []
             if newer_sim is not None:
-                demo_newer, listed_newer = await _start_newer(
+                demo_newer, listed_newer = await newer.start_listed_and_demo(
                     args, newer_sim, new, len(demo), len(listed)
                 )
             # The listed models print in the order given, after the demo home.
@@ -328,43 +327,6 @@ async def _serve(args: argparse.Namespace) -> int:
         if newer_sim is not None:
             await newer_sim.stop()
     return 0
-
-
-async def _start_newer(
-    args: argparse.Namespace,
-    newer_sim: NewerSimulator,
-    specs: Sequence[tuple[int, str, str | None]],
-    demo_old: int,
-    listed_old: int,
-) -> tuple[list[NewerDevice], list[NewerDevice]]:
-    """The demo's newer devices and the listed newer models, then the 20002 listener.
-
-    With --base-port the demo's newer plugs follow the demo's old ones and the listed
-    newer models follow the listed old ones; a lone newer model takes --port.
-    """
-    base = args.base_port
-    demo: list[NewerDevice] = []
-    if args.demo:
-        demo = await start_newer_demo_home(
-            newer_sim,
-            seed=args.seed or 2024,
-            username=args.username,
-            password=args.password,
-            base_port=None if base is None else base + demo_old,
-        )
-    first = None if base is None else base + demo_old + len(demo) + listed_old
-    if first is None and args.port and len(specs) == 1 and not (demo or listed_old):
-        first = args.port
-    listed = await newer.start_newer(
-        newer_sim,
-        [(m, a) for _, m, a in specs],
-        username=args.username,
-        password=args.password,
-        seed=args.seed,
-        base_port=first,
-    )
-    await newer_sim.listen_discovery(args.klap_port)
-    return demo, listed
 
 
 def _newer_discovery(sim: NewerSimulator) -> str:

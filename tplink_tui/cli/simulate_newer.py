@@ -7,10 +7,12 @@ ports and answer 20002 discovery; this module starts them, names them for
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UsageError
+from ..simulator.home import start_newer_demo_home
 from ..simulator.newer import NEWER_PROFILES, NewerDevice, NewerSimulator
 from ..simulator.newer.smart_device import SmartDevice
 
@@ -21,6 +23,7 @@ __all__ = [
     "device_alias",
     "is_newer",
     "is_newer_fault",
+    "start_listed_and_demo",
     "start_newer",
 ]
 
@@ -113,3 +116,40 @@ def check_newer_host(host: str) -> None:
         check_loopback(host)
     except ValueError as exc:
         raise UsageError(f"newer models: {exc}") from None
+
+
+async def start_listed_and_demo(
+    args: argparse.Namespace,
+    newer_sim: NewerSimulator,
+    specs: Sequence[tuple[int, str, str | None]],
+    demo_old: int,
+    listed_old: int,
+) -> tuple[list[NewerDevice], list[NewerDevice]]:
+    """The demo's newer devices and the listed newer models, then the 20002 listener.
+
+    With --base-port the demo's newer plugs follow the demo's old ones and the listed
+    newer models follow the listed old ones; a lone newer model takes --port.
+    """
+    base = args.base_port
+    demo: list[NewerDevice] = []
+    if args.demo:
+        demo = await start_newer_demo_home(
+            newer_sim,
+            seed=args.seed or 2024,
+            username=args.username,
+            password=args.password,
+            base_port=None if base is None else base + demo_old,
+        )
+    first = None if base is None else base + demo_old + len(demo) + listed_old
+    if first is None and args.port and len(specs) == 1 and not (demo or listed_old):
+        first = args.port
+    listed = await start_newer(
+        newer_sim,
+        [(m, a) for _, m, a in specs],
+        username=args.username,
+        password=args.password,
+        seed=args.seed,
+        base_port=first,
+    )
+    await newer_sim.listen_discovery(args.klap_port)
+    return demo, listed
