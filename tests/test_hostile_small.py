@@ -152,7 +152,7 @@ def _read_simulate(proc: subprocess.Popen[str], timeout: float = 20.0) -> list[d
 
 
 def test_simulate_demo_honours_base_port() -> None:
-    base = _free_run(8)
+    base = _free_run(10)  # the demo's 6 old + 2 newer devices, then the extra one
     argv = [sys.executable, "-m", "tplink_tui", "simulate", "--demo", "--base-port", str(base)]
     with subprocess.Popen(
         [*argv, "hs105=Extra"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -163,7 +163,7 @@ def test_simulate_demo_honours_base_port() -> None:
             proc.terminate()
             _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert [d["port"] for d in devices] == list(range(base, base + 7))
+    assert [d["port"] for d in devices] == list(range(base, base + 9))
     assert devices[0]["alias"] == "Fridge" and devices[-1]["alias"] == "Extra"
     assert {d["host"] for d in devices} == {"127.0.0.1"}
 

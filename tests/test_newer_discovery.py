@@ -6,6 +6,7 @@ import pytest
 
 from tplink_tui import DeviceClient
 from tplink_tui.discovery import NewDevice, discover
+from tplink_tui.simulator import Simulator
 from tplink_tui.simulator.newer import TEST_PASSWORD, TEST_USERNAME, NewerSimulator
 from tplink_tui.transports import Credentials
 from tplink_tui.transports.discovery_packet import build_packet, parse_packet, probe
@@ -59,3 +60,18 @@ async def test_a_discovered_device_can_be_reached() -> None:
             found.host, found.http_port, 2.0, transport=found.transport, credentials=creds
         ) as client:
             assert (await client.get_sysinfo()).alias == "Found"
+
+
+async def test_old_and_newer_devices_on_one_address_are_both_listed(simulator: Simulator) -> None:
+    """On loopback every simulated device shares 127.0.0.1: a newer device must not be
+    hidden because an old one answered from the same address (only the same MAC is)."""
+    old = await simulator.add("hs110", "Fridge")
+    assert simulator.discovery_port is not None
+    async with NewerSimulator() as sim:
+        strip = await sim.add("p316m")
+        port = await sim.listen_discovery()
+        result = await discover(
+            BROADCAST, port=simulator.discovery_port, timeout=0.4, new_protocol_port=port
+        )
+    assert [d.port for d in result.devices] == [old.port]
+    assert [n.http_port for n in result.newer] == [strip.port]

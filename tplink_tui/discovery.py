@@ -148,7 +148,11 @@ async def discover(
     # A host that answered the legacy query is fine, whatever else it said.
     legacy = {d.host for d in result.devices}
     result.new_protocol_hosts = [h for h in result.new_protocol_hosts if h not in legacy]
+    # The same device answering both ways (same address and MAC) is listed once, as the
+    # old protocol; several simulated devices on one loopback address stay apart.
+    same = {(d.host, normalize_mac(d.sysinfo.mac)) for d in result.devices}
     result.newer = sorted(
-        (n for n in result.newer if n.host not in legacy), key=lambda n: (n.host, n.http_port)
+        (n for n in result.newer if (n.host, normalize_mac(n.mac)) not in same),
+        key=lambda n: (n.host, n.http_port),
     )
     return result
