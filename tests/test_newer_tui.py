@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import socket
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
@@ -179,3 +180,48 @@ async def test_login_dialog_opens_once_and_again_on_enter(
         app.select_device(saved.address)
         await pilot.press("enter")  # the row of a device that needs a login: the dialog
         await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+
+
+def unused_udp_port() -> int:
+    """A port nothing answers on: the old-protocol query goes there, unheard."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_discover_screen_adds_a_newer_plug(newer: NewerSimulator, tmp_path: Path) -> None:
+    plug = await newer.add("kp125m", alias="Kettle")
+    port = await newer.listen_discovery()
+    assert port is not None
+    app = make_app(tmp_path, [])
+    app.discovery_target = newer.broadcast
+    app.discovery_port = unused_udp_port()
+    app.dialogs.new_protocol_port = port
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await wait_for(pilot, lambda: bool(getattr(app.screen, "found", None)))
+        found = app.screen.found  # type: ignore[attr-defined]
+        assert len(found) == 1 and found[0].model.startswith("KP125M")
+        shown = screen_text(app)
+        assert "KLAP · needs login" in shown and "not supported" not in shown
+        mac = plug.state.identity.mac_as(":")
+        row = [str(c) for c in app.screen.query_one("#discover-results").get_row_at(0)]  # type: ignore[attr-defined]
+        assert row == [
+            plug.host,
+            str(plug.port),
+            found[0].model,
+            found[0].model,
+            mac,
+            "KLAP · needs login",
+            "",
+        ]
+        await pilot.press("enter")
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: key in app.views)
+        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen), timeout=12)
+        assert app.screen.device_key == key  # type: ignore[attr-defined]
+        assert status_text(app.views[key]) == "needs login"
+    saved = ConfigStore(tmp_path / "config.json").load().find(key)
+    assert saved is not None
+    assert (saved.transport, saved.port, saved.host) == ("klap", plug.port, plug.host)
+    assert saved.mac == mac

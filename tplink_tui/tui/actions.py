@@ -7,16 +7,17 @@ on a plug or on the config lock, and a failure becomes a notification.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..address import parse_address
-from ..discovery import DiscoveredDevice
+from ..discovery import NEW_PROTOCOL_PORT, NewDevice
 from ..store.config import SavedDevice
 from ..transports import Credentials
 from .screens.confirm import ConfirmScreen
 from .screens.countdown import CountdownScreen
 from .screens.credentials import CredentialsScreen
-from .screens.discover import DiscoverScreen
+from .screens.discover import DiscoverScreen, Found
 from .screens.energy import EnergyScreen, device_stats
 from .screens.prompt import PromptScreen
 from .screens.traffic import TrafficScreen
@@ -49,6 +50,9 @@ class DeviceDialogs:
         self.app = app
         self.controller = app.controller
         self._logins_waiting: list[str] = []  # devices whose dialog opens after this one
+        # Where the discovery dialog hears newer (KLAP/AES) devices; tests point it
+        # at a simulator's discovery port.
+        self.new_protocol_port: int | None = NEW_PROTOCOL_PORT
 
     def login(self, key: str | None = None) -> None:
         """Ask for the device's username and password (one dialog at a time)."""
@@ -160,22 +164,49 @@ class DeviceDialogs:
         app = self.app
         known = {(v.host, v.port) for v in self.controller.views.values()}
 
-        def answered(found: list[DiscoveredDevice] | None) -> None:
-            if found:
-                self.add_in_background(
-                    [
-                        SavedDevice(
-                            name=self.controller.unique_name(d.sysinfo.alias or d.host),
-                            host=d.host,
-                            port=d.port,
-                            mac=d.sysinfo.mac,
-                        )
-                        for d in found
-                    ]
-                )
+        def answered(found: list[Found] | None) -> None:
+            if not found:
+                return
+            batch: list[SavedDevice] = []
+            for device in found:
+                saved = self._to_save(device)
+                name, n = saved.name, 2  # two KP125Ms in one ctrl+a get two names
+                while any(name.casefold() == b.name.casefold() for b in batch):
+                    name, n = f"{saved.name} ({n})", n + 1
+                batch.append(replace(saved, name=name))
+            self.add_in_background(batch)
 
-        factory = app.options.discover_screen or DiscoverScreen
-        app.push_screen(factory(app.discovery_target, app.discovery_port, known), answered)
+        if app.options.discover_screen is not None:
+            screen = app.options.discover_screen(app.discovery_target, app.discovery_port, known)
+        else:
+            screen = DiscoverScreen(
+                app.discovery_target,
+                app.discovery_port,
+                known,
+                new_protocol_port=self.new_protocol_port,
+            )
+        app.push_screen(screen, answered)
+
+    def _to_save(self, found: Found) -> SavedDevice:
+        """A discovered device as saved: a newer one keeps its transport and HTTP port.
+
+        Saved without a login, a newer device polls as "needs login" and the login
+        dialog opens by itself (``Logins.on_snapshot``).
+        """
+        if isinstance(found, NewDevice):
+            return SavedDevice(
+                name=self.controller.unique_name(found.model or found.host),
+                host=found.host,
+                port=found.http_port,
+                mac=found.mac,
+                transport=found.transport,
+            )
+        return SavedDevice(
+            name=self.controller.unique_name(found.sysinfo.alias or found.host),
+            host=found.host,
+            port=found.port,
+            mac=found.sysinfo.mac,
+        )
 
     def remove(self) -> None:
         view = self.app.selected_view()

@@ -1,9 +1,14 @@
-"""Scan the network for plugs: an editable target, progress while waiting, add what was found."""
+"""Scan the network for plugs: an editable target, progress while waiting, add what was found.
+
+Old-protocol plugs and newer (KLAP/AES) ones are rows of the same table; a newer
+one is added with the transport its 20002 answer named, and asks for a login.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,15 +17,30 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar
 
-from ...discovery import DiscoveredDevice, DiscoveryResult, discover
+from ...discovery import (
+    NEW_PROTOCOL_PORT,
+    DiscoveredDevice,
+    DiscoveryResult,
+    NewDevice,
+    discover,
+)
 from ...errors import TplinkError
 from ...present import format_address, outlets_on
 from ..safe import text as safe_text
 
 Scanner = Callable[[str, int, float], Awaitable[DiscoveryResult]]
+Found = DiscoveredDevice | NewDevice  # a row: an old-protocol plug or a newer one
+NEEDS_LOGIN = "needs login"
 
 
-class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
+def found_address(found: Found) -> tuple[str, int]:
+    """Where the device would be saved: a newer one at its HTTP port."""
+    if isinstance(found, NewDevice):
+        return found.host, found.http_port
+    return found.host, found.port
+
+
+class DiscoverScreen(ModalScreen[list[Found] | None]):
     """Dismisses with the devices the user chose to add."""
 
     BINDINGS = [
@@ -47,15 +67,17 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
         port: int,
         known: set[tuple[str, int]],
         timeout: float = 3.0,
-        scanner: Scanner = discover,
+        scanner: Scanner | None = None,
+        new_protocol_port: int | None = NEW_PROTOCOL_PORT,
     ):
         super().__init__()
-        self.scanner = scanner
+        # The default scan also hears newer devices, on ``new_protocol_port``.
+        self.scanner: Scanner = scanner or partial(discover, new_protocol_port=new_protocol_port)
         self.target = target
         self.port = port
         self.known = known
         self.timeout = timeout
-        self.found: list[DiscoveredDevice] = []
+        self.found: list[Found] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -107,39 +129,59 @@ class DiscoverScreen(ModalScreen[list[DiscoveredDevice] | None]):
             status.update(safe_text(f"Scan failed: {exc.strerror or exc}", limit=300))
             return
         progress.update(progress=100)
-        self.found = result.devices
+        self._show(result)
+
+    def _show(self, result: DiscoveryResult) -> None:
+        """Fill the table: the old-protocol plugs, then the newer ones (need a login)."""
+        self.found = []
         table = self.query_one(DataTable)
         table.clear()
         for found in result.devices:
             info = found.sysinfo
             state = outlets_on(info) if info.is_strip else ("on" if info.is_on else "off")
-            saved = "yes" if (found.host, found.port) in self.known else ""
-            table.add_row(
-                safe_text(found.host),
-                str(found.port),
-                safe_text(info.model_family),
-                safe_text(info.alias),
-                safe_text(info.mac),
-                state,
-                saved,
-                key=format_address(found.host, found.port),
-            )
-        notes = [f"Found {len(result.devices)} device(s)."]
-        if result.new_protocol_hosts:
-            hosts = ", ".join(result.new_protocol_hosts)
-            notes.append(f"Need the newer authenticated protocol (not supported yet): {hosts}.")
+            self._row(found, info.model_family, info.alias, info.mac, state)
+        for newer in result.newer:
+            kind = newer.encrypt_type.upper() or "newer"
+            self._row(newer, newer.model, newer.model, newer.mac, f"{kind} · {NEEDS_LOGIN}")
+        notes = [f"Found {len(self.found)} device(s)."]
+        if result.newer:
+            notes.append(f"{len(result.newer)} newer one(s) will ask for a login.")
+        decoded = {n.host for n in result.newer}
+        undecoded = [h for h in result.new_protocol_hosts if h not in decoded]
+        if undecoded:
+            hosts = ", ".join(undecoded)
+            notes.append(f"Newer answers not understood from: {hosts}.")
         if result.invalid:
             notes.append(f"{len(result.invalid)} invalid repl(ies) skipped.")
         notes.append("enter adds the highlighted device, ctrl+a adds all new ones.")
-        status.update(safe_text(" ".join(notes), limit=None))
+        self.query_one("#discover-status", Label).update(safe_text(" ".join(notes), limit=None))
         table.focus()
+
+    def _row(self, found: Found, model: str, alias: str, mac: str, state: str) -> None:
+        host, port = found_address(found)
+        key = format_address(host, port)
+        table = self.query_one(DataTable)
+        if key in table.rows:
+            return  # one device answering both queries is listed once
+        saved = "yes" if (host, port) in self.known else ""
+        table.add_row(
+            safe_text(host),
+            str(port),
+            safe_text(model),
+            safe_text(alias or model),
+            safe_text(mac),
+            safe_text(state),
+            saved,
+            key=key,
+        )
+        self.found.append(found)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_add_selected()
 
-    def _new(self, devices: list[DiscoveredDevice]) -> list[DiscoveredDevice]:
-        return [d for d in devices if (d.host, d.port) not in self.known]
+    def _new(self, devices: list[Found]) -> list[Found]:
+        return [d for d in devices if found_address(d) not in self.known]
 
     def action_add_selected(self) -> None:
         table = self.query_one(DataTable)
