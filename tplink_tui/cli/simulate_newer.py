@@ -1,8 +1,9 @@
 """``simulate``'s newer devices: KLAP/AES plugs and strips beside the old XOR ones.
 
 The newer models (``tplink_tui.simulator.newer``) serve HTTP on their own loopback
-ports and answer 20002 discovery; this module starts them, names them for
-``--fault``, and writes their JSON line (with ``transport``; never the password).
+ports and answer 20002 discovery; this module starts them, applies ``--fault``
+to them (the old ``Faults`` vocabulary where it makes sense over HTTP, plus the
+one-shot HTTP faults), and writes their JSON line (with ``transport``; never the password).
 """
 
 from __future__ import annotations
@@ -14,21 +15,26 @@ from typing import Any
 from ..errors import UsageError
 from ..simulator.home import start_newer_demo_home
 from ..simulator.newer import NEWER_PROFILES, NewerDevice, NewerSimulator
+from ..simulator.newer.faults import NEWER_ONE_SHOTS, NEWER_WIRE_FAULTS, is_newer_spec
 from ..simulator.newer.smart_device import SmartDevice
 
 __all__ = [
     "NEWER_FAULTS",
+    "SHARED_FAULTS",
     "apply_newer_fault",
     "describe_newer",
     "device_alias",
+    "fault_applies",
     "is_newer",
     "is_newer_fault",
     "start_listed_and_demo",
     "start_newer",
 ]
 
-NEWER_FAULTS = ("drop_handshake", "garbage_handshake", "http_500")
-"""One-shot faults of the newer devices (``NAME`` or ``NAME=N`` times)."""
+NEWER_FAULTS = NEWER_ONE_SHOTS
+"""One-shot faults only the newer devices have (``NAME`` or ``NAME=N`` times)."""
+SHARED_FAULTS = NEWER_WIRE_FAULTS
+"""Old-simulator faults the newer devices honour too (parsed by ``Faults``)."""
 
 
 def is_newer(model: str) -> bool:
@@ -36,16 +42,22 @@ def is_newer(model: str) -> bool:
 
 
 def is_newer_fault(spec: str) -> bool:
+    """A fault only the newer devices know (the old ones would refuse it)."""
     name, _, count = spec.partition("=")
     return name in NEWER_FAULTS and (not count or count.isdigit())
 
 
+def fault_applies(device_is_newer: bool, spec: str) -> bool:
+    """Whether an untargeted ``--fault`` goes to this kind of device."""
+    if device_is_newer:
+        return is_newer_spec(spec)
+    return not is_newer_fault(spec)
+
+
 def apply_newer_fault(device: NewerDevice, spec: str) -> None:
-    """``http_500=2``: the next two requests answer HTTP 500."""
-    if not is_newer_fault(spec):
-        raise ValueError(f"not a fault of the newer devices (they know: {', '.join(NEWER_FAULTS)})")
-    name, _, count = spec.partition("=")
-    setattr(device.faults, name, int(count or 1))
+    """``http_500=2`` (the next two requests answer HTTP 500), or an old fault that
+    makes sense over HTTP (``delay=S``, ``no_reply``, ``offline``, ``flap=UP/DOWN``...)."""
+    device.faults.set(spec)
 
 
 def device_alias(device: NewerDevice) -> str:

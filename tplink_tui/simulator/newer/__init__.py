@@ -8,8 +8,9 @@ documented test pair ``TEST_USERNAME`` / ``TEST_PASSWORD``.
 from __future__ import annotations
 
 from .discovery import build_packet, discovery_answer, discovery_result, parse_packet
+from .faults import NewerFaults
 from .profiles import NEWER_PROFILES, NewerProfile, get_newer_profile
-from .server import TEST_PASSWORD, TEST_USERNAME, NewerDevice, NewerFaults
+from .server import TEST_PASSWORD, TEST_USERNAME, NewerDevice
 from .simulator import NewerSimulator
 from .smart_device import SmartDevice, SmartOutlet
 

@@ -2,8 +2,8 @@
 
 Each device gets its own port and speaks KLAP (v1 or v2) or AES on it, with its
 own credentials, sessions that can be forgotten on demand (``forget_sessions``)
-and one-shot faults. The protocol logic is the device's; this module only seals
-and unseals. Like every server of ours it binds loopback only.
+and the old simulator's faults (``faults.py``). The protocol logic is the device's;
+this module only seals and unseals. Like every server of ours it binds loopback only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import hashlib
 import ipaddress
 import json
 import os
+import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,27 +29,13 @@ from ...transports.errors import Credentials
 from ...transports.klap import KlapCipher, auth_hash, client_hash, server_hash
 from ..device import SimulatedDevice
 from ..profiles import PROFILES
+from .faults import NewerFaults, wire_middleware
 from .profiles import NewerProfile
 from .smart_device import SmartDevice
 
 TEST_USERNAME = "test@example.com"
 TEST_PASSWORD = "test-password"
 SESSION_TIMEOUT = 86400
-
-
-@dataclass
-class NewerFaults:
-    """One-shot faults: each counter is how many more times it strikes."""
-
-    drop_handshake: int = 0  # close the connection without answering a handshake
-    garbage_handshake: int = 0  # answer a handshake with junk
-    http_500: int = 0  # answer any request with HTTP 500
-
-    def take(self, name: str) -> bool:
-        left = getattr(self, name)
-        if left > 0:
-            setattr(self, name, left - 1)
-        return bool(left > 0)
 
 
 @dataclass
@@ -80,6 +68,8 @@ class NewerDevice:
         self.host = "127.0.0.1"
         self.port = 0
         self.handshakes = 0
+        self.online: Callable[[], bool] = lambda: True  # the Listener's, once it listens
+        self.rng = random.Random(seed)
         self.state: SmartDevice | SimulatedDevice
         if profile.dialect == "iot":
             self.state = SimulatedDevice(PROFILES["hs100"], seed=seed, alias=alias)
@@ -88,7 +78,8 @@ class NewerDevice:
         self._klap_pending: dict[str, tuple[bytes, bytes, bytes]] = {}
         self._klap: dict[str, KlapCipher] = {}
         self._aes: dict[str, _AesSession] = {}
-        self.app = web.Application(middlewares=[self._faults_middleware])
+        middleware = wire_middleware(self.faults, lambda: self.online())
+        self.app = web.Application(middlewares=[middleware])
         if self.encrypt_type == "KLAP":
             self.app.router.add_post("/app/handshake1", self._handshake1)
             self.app.router.add_post("/app/handshake2", self._handshake2)
@@ -110,13 +101,6 @@ class NewerDevice:
         return self.state.handle(plaintext)
 
     # -- faults -----------------------------------------------------------------
-
-    @web.middleware
-    async def _faults_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if self.faults.take("http_500"):
-            return web.Response(status=500, text="Internal Server Error")
-        response: web.StreamResponse = await handler(request)
-        return response
 
     def _handshake_fault(self, request: web.Request) -> web.StreamResponse | None:
         self.handshakes += 1
@@ -178,7 +162,10 @@ class NewerDevice:
             plaintext = cipher.decrypt(seq, body)
         except ValueError:
             return web.Response(status=400)
-        return web.Response(body=cipher.seal(seq, self.handle(plaintext)))
+        sealed = cipher.seal(seq, self.handle(plaintext))
+        if self.faults.garbage:  # the right length, but neither signed nor decryptable
+            sealed = self.rng.randbytes(len(sealed))
+        return web.Response(body=sealed)
 
     # -- AES --------------------------------------------------------------------
 
@@ -208,7 +195,10 @@ class NewerDevice:
         reply = self._aes_inner(session, inner, request.query.get("token"))
         if reply is None:
             return _json({"error_code": 9999, "msg": "Session timeout"})
-        return _json({"error_code": 0, "result": {"response": session.cipher.encrypt(reply)}})
+        sealed = session.cipher.encrypt(reply)
+        if self.faults.garbage:  # valid base64 that does not decrypt
+            sealed = base64.b64encode(self.rng.randbytes(len(base64.b64decode(sealed)))).decode()
+        return _json({"error_code": 0, "result": {"response": sealed}})
 
     def _aes_handshake(self, params: Any) -> web.StreamResponse:
         try:

@@ -13,10 +13,12 @@ from aiohttp import web
 from ...transports.discovery_packet import parse_packet
 from ..server import udp_socket
 from .discovery import discovery_answer
+from .faults import Listener
 from .profiles import get_newer_profile
 from .server import TEST_PASSWORD, TEST_USERNAME, NewerDevice, check_loopback
 
 LOOPBACK_BROADCAST = "127.255.255.255"
+STOP_GRACE = 1.0  # seconds stop() waits for a reply still on its way (a stalled one: not long)
 
 
 class _Discovery(asyncio.DatagramProtocol):
@@ -36,7 +38,7 @@ class NewerSimulator:
         check_loopback(host)
         self.host = host
         self.devices: list[NewerDevice] = []
-        self._runners: list[web.AppRunner] = []
+        self._runners: list[tuple[web.AppRunner, Listener]] = []
         self._seeds = itertools.count(1)
         self.broadcast = LOOPBACK_BROADCAST
         self.discovery_port: int | None = None
@@ -84,6 +86,8 @@ class NewerSimulator:
         except ValueError:
             serial = 0
         for device in self.devices:
+            if not device.online() or device.faults.no_reply:
+                continue  # an offline device does not answer discovery either
             self._reply.sendto(discovery_answer(device, serial), addr)
 
     async def add(
@@ -108,15 +112,15 @@ class NewerSimulator:
             login_version=login_version,
             night_light=night_light,
         )
-        runner = web.AppRunner(device.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            device.app, access_log=None, handle_signals=False, shutdown_timeout=STOP_GRACE
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, port, reuse_address=True)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
+        listener = Listener(runner, self.host, port, device.faults)
         device.host = self.host
-        device.port = sockets[0].getsockname()[1] if sockets else port
-        self._runners.append(runner)
+        device.port = await listener.start()
+        device.online = lambda: listener.online
+        self._runners.append((runner, listener))
         self.devices.append(device)
         return device
 
@@ -125,7 +129,8 @@ class NewerSimulator:
         for transport in udp:
             transport.close()
         runners, self._runners = self._runners, []
-        for runner in runners:
+        for runner, listener in runners:
+            await listener.stop()
             await runner.cleanup()
 
     async def __aenter__(self) -> NewerSimulator:
