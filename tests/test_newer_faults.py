@@ -142,3 +142,24 @@ async def test_monitor_over_a_flapping_kp125m(sim: NewerSimulator) -> None:
             assert (await monitor.poll_once("plug")).status is Status.ONLINE
     finally:
         await monitor.stop()
+
+
+def test_simulate_fault_reaches_a_newer_model() -> None:
+    """``simulate kp125m --fault no_reply@0``: the process's device never answers."""
+    from test_simulator_cli import simulate_process
+
+    argv = ("kp125m=Desk", "--klap-port", "0", "--fault", "no_reply@Desk")
+    with simulate_process(*argv) as (_, lines):
+        (desk,) = lines
+
+        async def probe() -> None:
+            client = DeviceClient(
+                desk["host"], desk["port"], TIMEOUT, transport="klap", credentials=GOOD
+            )
+            try:
+                with pytest.raises(DeviceTimeout):
+                    await client.get_sysinfo()
+            finally:
+                await client.close()
+
+        asyncio.run(probe())
