@@ -81,7 +81,7 @@ def test_demo_has_a_p316m_and_a_kp125m() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["p316m", "--fault", "delay=1@0"], "--fault"),
+        (["p316m", "--fault", "bad_length@0"], "--fault"),  # an XOR-body fault: not over HTTP
         (["p316m", "--fault", "bogus"], "--fault"),
     ],
 )

@@ -198,7 +198,7 @@ def _apply_faults(devices: Sequence[SimulatedDevice | NewerDevice], specs: Seque
                     raise UsageError(f"--fault {spec}: no device named {target!r}")
         for device in chosen:
             is_new = isinstance(device, NewerDevice)
-            if not target and is_new != newer.is_newer_fault(fault):
+            if not target and not newer.fault_applies(is_new, fault):
                 continue  # a fault for the other kind of device
             try:
                 if isinstance(device, NewerDevice):
