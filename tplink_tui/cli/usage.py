@@ -14,7 +14,7 @@ from typing import Any
 
 from ..devices import catalog
 from ..devices.client import DeviceClient
-from ..devices.models import OutletInfo
+from ..devices.models import OutletInfo, stat_entries
 from ..errors import ProtocolError
 from ..present import duration
 from .common import (
@@ -76,15 +76,8 @@ def _int_field(item: dict[str, Any], key: str, list_key: str) -> int | None:
 
 def parse_runtime(data: Any, list_key: str) -> list[RuntimeStat]:
     """``schedule.get_daystat`` (``day_list``) / ``get_monthstat`` (``month_list``)."""
-    if not isinstance(data, dict):
-        raise ProtocolError(f"runtime statistics should be an object, got {type(data).__name__}")
-    items = data.get(list_key, [])
-    if not isinstance(items, list):
-        raise ProtocolError(f"{list_key!r} should be a list")
     stats = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ProtocolError(f"{list_key!r} entry should be an object")
+    for item in stat_entries(data, list_key, "runtime statistics"):
         year, month = _int_field(item, "year", list_key), _int_field(item, "month", list_key)
         if year is None or month is None or not 1 <= month <= 12:
             raise ProtocolError(f"{list_key!r} entry lacks a valid year or month")

@@ -281,17 +281,22 @@ class EnergyStat:
     energy_kwh: float
 
 
-def parse_stats(data: Any, list_key: str) -> list[EnergyStat]:
-    """Parse ``get_daystat`` (``day_list``) or ``get_monthstat`` (``month_list``)."""
+def stat_entries(data: Any, list_key: str, what: str = "statistics") -> list[dict[str, Any]]:
+    """The entries of a ``day_list`` / ``month_list`` reply (energy or runtime), checked."""
     if not isinstance(data, dict):
-        raise ProtocolError(f"statistics should be an object, got {type(data).__name__}")
+        raise ProtocolError(f"{what} should be an object, got {type(data).__name__}")
     items = data.get(list_key, [])
     if not isinstance(items, list):
         raise ProtocolError(f"{list_key!r} should be a list")
+    if not all(isinstance(item, dict) for item in items):
+        raise ProtocolError(f"{list_key!r} entry should be an object")
+    return items
+
+
+def parse_stats(data: Any, list_key: str) -> list[EnergyStat]:
+    """Parse ``get_daystat`` (``day_list``) or ``get_monthstat`` (``month_list``)."""
     stats = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ProtocolError(f"{list_key!r} entry should be an object")
+    for item in stat_entries(data, list_key):
         energy = _scaled(item, "energy", "energy_wh", 1e-3)
         year, month = _get(item, "year", int), _get(item, "month", int)
         if year is None or month is None:
