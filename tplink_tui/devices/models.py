@@ -239,7 +239,9 @@ class EnergyReading:
         }
 
 
-def _number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
+def meter_number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
+    """One meter field in our units: None when missing, NaN or infinite; wrong types and
+    out-of-range integers are a ProtocolError. Both dialects read their meters with it."""
     value = data.get(key)
     if value is None:
         return None
@@ -255,8 +257,8 @@ def _number(data: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
 
 def _scaled(data: dict[str, Any], old: str, new: str, scale: float) -> float | None:
     """The old-firmware float field if present, else the newer integer field, scaled."""
-    value = _number(data, old)
-    return value if value is not None else _number(data, new, scale)
+    value = meter_number(data, old)
+    return value if value is not None else meter_number(data, new, scale)
 
 
 def parse_realtime(data: Any) -> EnergyReading:

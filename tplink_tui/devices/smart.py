@@ -18,7 +18,15 @@ from typing import Any
 
 from ..errors import ConnectionFailure, DeviceError, ProtocolError
 from ..transports.errors import AUTH_CODES, SESSION_CODES, AuthenticationError
-from .models import MAX_OUTLETS, DeviceState, EnergyReading, OutletInfo, SysInfo, normalize_mac
+from .models import (
+    MAX_OUTLETS,
+    DeviceState,
+    EnergyReading,
+    OutletInfo,
+    SysInfo,
+    meter_number,
+    normalize_mac,
+)
 
 TERMINAL_UUID = base64.b64encode(uuid.uuid5(uuid.NAMESPACE_DNS, "tplink-tui").bytes).decode()
 OUTLET_CATEGORY = "plug.powerstrip.sub-plug"
@@ -323,13 +331,4 @@ def _coordinate(data: dict[str, Any], key: str) -> float | None:
 def _number(result: Any, key: str, scale: float) -> float | None:
     if not isinstance(result, dict):
         raise ProtocolError("meter reply is not an object")
-    value = result.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError(f"meter field {key!r} should be a number, got {value!r}")
-    try:
-        number = float(value) * scale
-    except OverflowError:
-        raise ProtocolError(f"meter field {key!r} is out of range") from None
-    return number if number == number and abs(number) != float("inf") else None
+    return meter_number(result, key, scale)
