@@ -11,11 +11,12 @@ import base64
 import json
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ..loads import DEFAULT_LOADS, LOADS, Meter, noise, voltage
 from ..profiles import REGION_LOCATION, REGION_VOLTAGE, derive_identity
+from .energy import energy_spans
 from .profiles import NewerProfile
 
 UNKNOWN_METHOD = -1002
@@ -95,6 +96,7 @@ class SmartDevice:
             "get_energy_usage": self._energy_usage,
             "get_current_power": self._current_power,
             "get_emeter_data": self._emeter_data,
+            "get_energy_data": self._energy_data,
             "get_child_device_list": self._child_list,
             "get_child_device_component_list": self._child_components,
             "device_reboot": self._reboot,
@@ -325,6 +327,23 @@ class SmartDevice:
             "voltage_mv": round(volts * 1000),
             "power_mw": round(watts * 1000),
             "energy_wh": round(o.meter.total_wh),
+        }
+
+    def _energy_data(self, outlet: SmartOutlet | None, params: dict[str, Any]) -> Reply:
+        """Wh per hour, day or month, over the spans the firmware takes (else -1008)."""
+        o = self._metered(outlet)
+        o.meter.advance(time.time(), o.on)
+        start, end = int(params["start_timestamp"]), int(params["end_timestamp"])
+        interval = int(params["interval"])
+        first = datetime.fromtimestamp(start, UTC).date()
+        last = datetime.fromtimestamp(max(start, end), UTC).date()
+        data = energy_spans(o.meter, first, last, interval, date.today())
+        return {
+            "local_time": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "data": data,
+            "start_timestamp": start,
+            "end_timestamp": end,
+            "interval": interval,
         }
 
     def _child_list(self, outlet: SmartOutlet | None, params: Any) -> Reply:
