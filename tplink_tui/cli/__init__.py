@@ -16,6 +16,8 @@ _VERBS = (
     "simulate",
     "usage",
     "serve",
+    "bridge",
+    "tddp",
 )
 
 
