@@ -91,6 +91,24 @@ def rules(module: str) -> Request:
     return {module: {"get_rules": {}}}
 
 
+def add_rule(module: str, rule: dict[str, Any]) -> Request:
+    """A new ``schedule`` or ``anti_theft`` rule (the device answers its ``id``)."""
+    return {module: {"add_rule": rule}}
+
+
+def edit_rule(module: str, rule: dict[str, Any]) -> Request:
+    """Replace the rule whose ``id`` is in ``rule`` (the device wants the whole rule)."""
+    return {module: {"edit_rule": rule}}
+
+
+def delete_rule(module: str, rule_id: str) -> Request:
+    return {module: {"delete_rule": {"id": rule_id}}}
+
+
+def delete_all_rules(module: str) -> Request:
+    return {module: {"delete_all_rules": {}}}
+
+
 def to_outlet(request: Request, child_id: str) -> Request:
     """``request`` addressed to one strip outlet (the ``context`` beside the module)."""
     return {**request, "context": {"child_ids": [child_id]}}
@@ -102,7 +120,7 @@ def countdown_set(seconds: int, on: bool, name: str = "tplink-tui timer") -> Req
 
 
 def countdown_clear() -> Request:
-    return {"count_down": {"delete_all_rules": {}}}
+    return delete_all_rules("count_down")
 
 
 def cloud_info() -> Request:

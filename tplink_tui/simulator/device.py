@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ..address import format_address
+from .clock import RuleRunner, location
 from .commands import dispatch, modules_for
 from .faults import Faults, inject_error
 from .loads import DEFAULT_LOADS, LOADS, Meter, noise, smooth
@@ -73,6 +74,7 @@ class SimulatedDevice:
         self.on_change: Callable[[], None] | None = None  # the server's online/offline sync
         self._outlets = self._make_outlets(outlet_aliases, loads, on)
         self.parent_rules = {k: RuleTable(k, self.identity.device_id) for k in RULE_KINDS}
+        self.rule_runner = RuleRunner(self)  # schedule and away rules, by the local clock
         self._static = self._static_sysinfo()
         self.modules = modules_for(profile)
 
@@ -240,13 +242,14 @@ class SimulatedDevice:
         return self.loop
 
     def arm_rule(self, table: RuleTable, rule: dict[str, Any], outlets: list[Outlet]) -> None:
-        """(Re)start a count_down rule's timer; other kinds of rule only get stored."""
+        """(Re)start a count_down rule's timer; the others run by the clock (``clock``)."""
+        loop = self._get_loop()
         if table.kind != "count_down":
+            self.rule_runner.start()
             return
         rule_id = rule["id"]
         self.disarm(rule_id)
         table.deadlines.pop(rule_id, None)
-        loop = self._get_loop()
         if not (rule.get("enable") and table.enable) or loop is None:
             return
         delay = float(rule["delay"])
@@ -272,6 +275,7 @@ class SimulatedDevice:
         self.timers.clear()
         for table in self._all_tables():
             table.deadlines.clear()
+        self.rule_runner.stop()
 
     def _all_tables(self) -> list[RuleTable]:
         tables = list(self.parent_rules.values())
@@ -307,6 +311,7 @@ class SimulatedDevice:
             for rule in table.rules:
                 rule["enable"] = 0 if table.kind == "count_down" else rule.get("enable", 1)
         self.booting = False
+        self.rule_runner.start()
         self._notify()
 
     def _factory_reset(self) -> None:
@@ -362,7 +367,7 @@ class SimulatedDevice:
         return "none"
 
     def _next_action(self, table: RuleTable) -> dict[str, Any]:
-        return table.next_action(self.local_now()) if table.rules else NO_ACTION
+        return table.next_action(self.local_now(), location(self)) if table.rules else NO_ACTION
 
     def handle(self, plaintext: bytes) -> bytes:
         """Answer one decrypted request with the reply's plaintext bytes."""

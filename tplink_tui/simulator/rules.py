@@ -2,7 +2,8 @@
 
 All three share the verbs (get_rules, add_rule, edit_rule, delete_rule,
 delete_all_rules, set_overall_enable); they differ in which fields a rule must
-have. Timers (count_down firing) are armed by the device, which owns the loop.
+have. Timers (count_down firing) are armed by the device, which owns the loop;
+schedule and away-mode rules run by its clock (``clock.RuleRunner``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .args import Args, CommandError, Handler, Reply, Targets, flag
+from .clock import Location, events, location
 from .emeter import RUNTIME
 
 if TYPE_CHECKING:
@@ -28,13 +30,38 @@ def _int(args: dict[str, Any], key: str, low: int, high: int, required: bool = T
         raise CommandError()
 
 
+def _check_days(rule: dict[str, Any]) -> None:
+    wday = rule.get("wday", [1] * 7)
+    if not isinstance(wday, list) or len(wday) != 7 or any(d not in (0, 1) for d in wday):
+        raise CommandError()
+    _int(rule, "repeat", 0, 1, required=False)
+    if rule.get("repeat", 1) == 0:
+        try:
+            date(rule["year"], rule["month"], rule["day"])
+        except (KeyError, TypeError, ValueError):
+            raise CommandError() from None
+    elif not any(wday):
+        raise CommandError()
+
+
+def _check_time(rule: dict[str, Any], prefix: str, options: tuple[int, ...]) -> None:
+    option = rule.get(f"{prefix}time_opt", 0 if prefix == "s" else -1)
+    if isinstance(option, bool) or option not in options:
+        raise CommandError()
+    if option == 0:
+        _int(rule, f"{prefix}min", 0, 1439)
+    elif option in (1, 2):
+        _int(rule, f"{prefix}offset", -720, 720, required=False)
+
+
 def _check_schedule(rule: dict[str, Any]) -> None:
     _int(rule, "sact", -1, 1)
-    _int(rule, "smin", 0, 1439)
+    _int(rule, "eact", -1, 1, required=False)
     _int(rule, "enable", 0, 1, required=False)
-    wday = rule.get("wday", [1] * 7)
-    if not isinstance(wday, list) or len(wday) != 7:
-        raise CommandError()
+    _check_time(rule, "s", (0, 1, 2))
+    if rule.get("eact", -1) != -1:
+        _check_time(rule, "e", (0, 1, 2))
+    _check_days(rule)
 
 
 def _check_countdown(rule: dict[str, Any]) -> None:
@@ -50,6 +77,10 @@ def _check_anti_theft(rule: dict[str, Any]) -> None:
     _int(rule, "smin", 0, 1439)
     _int(rule, "emin", 0, 1439)
     _int(rule, "enable", 0, 1, required=False)
+    _int(rule, "frequency", 1, 30, required=False)
+    _check_time(rule, "s", (0,))
+    _check_time(rule, "e", (0,))
+    _check_days(rule)
 
 
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -119,31 +150,21 @@ class RuleTable:
         self.rules.clear()
         self.deadlines.clear()
 
-    def next_action(self, now: datetime) -> Reply:
+    def next_action(self, now: datetime, where: Location = None) -> Reply:
         """The next schedule action from local time ``now``, as get_next_action reports it."""
         if self.kind != "schedule" or not self.enable or not self.rules:
             return {"type": -1}
-        best: tuple[datetime, dict[str, Any]] | None = None
+        best: tuple[datetime, int, dict[str, Any]] | None = None
         for rule in self.rules:
-            if not rule.get("enable", 1):
-                continue
-            wday = rule.get("wday") or [1] * 7
-            for ahead in range(8):
-                day = now + timedelta(days=ahead)
-                # Kasa's wday list starts on Sunday.
-                if not wday[(day.weekday() + 1) % 7]:
-                    continue
-                minute = int(rule["smin"])
-                at = day.replace(hour=minute // 60, minute=minute % 60, second=0, microsecond=0)
-                if at > now:
-                    if best is None or at < best[0]:
-                        best = (at, rule)
-                    break
+            if rule.get("enable", 1):
+                found = next(events(rule, now, now + timedelta(days=8), where), None)
+                if found is not None and (best is None or found[0] < best[0]):
+                    best = (found[0], found[1], rule)
         if best is None:
             return {"type": -1}
-        at, rule = best
+        at, action, rule = best
         seconds = at.hour * 3600 + at.minute * 60
-        return {"type": 1, "schd_sec": seconds, "action": rule.get("sact", -1), "id": rule["id"]}
+        return {"type": 1, "schd_sec": seconds, "action": action, "id": rule["id"]}
 
 
 # -- the verbs ------------------------------------------------------------------
@@ -208,7 +229,8 @@ def rule_handlers(kind: str) -> dict[str, Handler]:
     if kind == "schedule":
 
         def get_next_action(dev: SimulatedDevice, targets: Targets, args: Args) -> Reply:
-            return _tables(dev, targets, kind)[0][0].next_action(dev.local_now())
+            table = _tables(dev, targets, kind)[0][0]
+            return table.next_action(dev.local_now(), location(dev))
 
         handlers["get_next_action"] = get_next_action
         handlers.update(RUNTIME)
