@@ -59,7 +59,7 @@ def sun_minute(day: date, location: Location, rising: bool) -> int | None:
 
 
 def _minute(rule: dict[str, Any], prefix: str, day: date, location: Location) -> int | None:
-    option = rule.get(f"{prefix}time_opt", 0 if prefix == "s" else -1)
+    option = rule.get(f"{prefix}time_opt", 0)
     if option == 0:
         value = rule.get(f"{prefix}min")
         return value if isinstance(value, int) and 0 <= value < 1440 else None

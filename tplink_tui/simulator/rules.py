@@ -45,7 +45,7 @@ def _check_days(rule: dict[str, Any]) -> None:
 
 
 def _check_time(rule: dict[str, Any], prefix: str, options: tuple[int, ...]) -> None:
-    option = rule.get(f"{prefix}time_opt", 0 if prefix == "s" else -1)
+    option = rule.get(f"{prefix}time_opt", 0)
     if isinstance(option, bool) or option not in options:
         raise CommandError()
     if option == 0:
