@@ -1,4 +1,4 @@
-"""schedule, antitheft and countdown rules; cloud info, Wi-Fi scan, reboot and reset."""
+"""The countdown timer; cloud info, Wi-Fi scan, reboot and reset (rules: rules_table)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from ..present import MISSING, duration
 from .common import (
     confirm,
     describe_target,
-    on_off,
     outlet_ref,
     print_json,
     resolve,
@@ -31,74 +30,12 @@ Namespace = argparse.Namespace
 MIN_COUNTDOWN_S = 1
 MAX_COUNTDOWN_MIN = 24 * 60
 
-# -- rules --------------------------------------------------------------------------------
-
-_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
-_SUN = {1: "sunrise", 2: "sunset"}
-
-
-def _days(rule: dict[str, Any]) -> str:
-    wday = rule.get("wday")
-    dated = all(isinstance(rule.get(k), int) for k in ("year", "month", "day"))
-    if not rule.get("repeat", 1) and dated:
-        return f"once {rule['year']}-{rule['month']:02d}-{rule['day']:02d}"
-    if not isinstance(wday, list) or len(wday) != 7:
-        return MISSING
-    if all(wday):
-        return "every day"
-    if not any(wday):
-        return "never"
-    return " ".join(name for name, on in zip(_DAYS, wday, strict=True) if on)
-
-
-def _at(option: Any, minutes: Any) -> str:
-    if option in _SUN:
-        return _SUN[option]
-    if isinstance(option, int) and option < 0:
-        return ""
-    if isinstance(minutes, int):
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
-    return MISSING
+# -- countdown ----------------------------------------------------------------------------
+# (schedule and away-mode rules: rules_table.py)
 
 
 def _act(value: Any) -> str:
     return {1: "[green]on[/]", 0: "[red]off[/]"}.get(value, "") if isinstance(value, int) else ""
-
-
-@verb
-def run_rules(args: Namespace) -> int:
-    target = resolve(args.host)
-
-    async def action(client: DeviceClient) -> tuple[OutletInfo | None, list[dict[str, Any]]]:
-        outlet = await client.resolve_outlet(args.outlet) if args.outlet is not None else None
-        return outlet, await client.rules(args.module, outlet.id if outlet is not None else None)
-
-    (outlet, rules), seen = run_with_info(args, target, action)
-    if args.json:
-        print_json(
-            {"host": target.host, "port": target.port, "outlet": outlet_ref(outlet), "rules": rules}
-        )
-        return 0
-    label = "schedule" if args.module == "schedule" else "away mode"
-    if not rules:
-        stdout().print(f"{describe_target(target, outlet, seen)}: no {label} rules")
-        return 0
-    table = new_table(f"{describe_target(target, outlet, seen)}  [dim]{label}[/]")
-    for column in ("name", "enabled", "days", "start", "action", "end", "action", "id"):
-        table.add_column(column, style="dim" if column == "id" else None)
-    for rule in rules:
-        table.add_row(
-            safe(rule.get("name", "")),
-            on_off(bool(rule.get("enable"))) if "enable" in rule else MISSING,
-            _days(rule),
-            _at(rule.get("stime_opt"), rule.get("smin")),
-            _act(rule.get("sact")),
-            _at(rule.get("etime_opt", -1), rule.get("emin")),
-            _act(rule.get("eact")),
-            safe(rule.get("id", "")),
-        )
-    stdout().print(table)
-    return 0
 
 
 @verb

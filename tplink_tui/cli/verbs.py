@@ -18,6 +18,7 @@ from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, OutletInfo, SysInfo
 from ..errors import UsageError
 from ..present import MISSING, duration, number, outlets_on, power
+from . import rules_table
 from .common import (
     HOST_HELP,
     OUTLET_HELP,
@@ -37,7 +38,7 @@ from .common import (
 from .common import table as new_table
 from .energy import run_energy
 from .main import EXIT_CODES_HELP, verb
-from .rules import run_cloudinfo, run_countdown, run_restart, run_rules, run_wlanscan
+from .rules import run_cloudinfo, run_countdown, run_restart, run_wlanscan
 
 Namespace = argparse.Namespace
 
@@ -114,12 +115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clock = _add(sub, "time", "show the device clock, or set it from this computer", run_time)
     clock.add_argument("sync", nargs="?", choices=("sync",), help="set the device clock")
 
-    _add(sub, "schedule", "list the schedule rules", run_rules, outlet=True).set_defaults(
-        module="schedule"
-    )
-    _add(sub, "antitheft", "list the away-mode rules", run_rules, outlet=True).set_defaults(
-        module="anti_theft"
-    )
+    rules_table.register(sub, _add)  # schedule, antitheft
 
     countdown = _add(
         sub,
