@@ -1,0 +1,60 @@
+"""One device as JSON for the REST API, the page and MQTT: the ``info --json`` object
+plus what the bridge knows (status, room, last seen, today's kWh).
+
+Built from the monitor's latest snapshot (no device round trip) and cached until
+the next snapshot, so a page refreshing 200 devices costs one dict lookup each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cli.common import Target, state_dict
+from ..monitor import Snapshot, Status
+from .hub import Device, Hub
+
+
+def device_view(hub: Hub, device: Device) -> dict[str, Any]:
+    """The device's JSON object (cached per snapshot)."""
+    snap = hub.snapshot(device)
+    seen = device.view_of
+    if device.view is not None and seen and seen[0] is snap and seen[1] == device.today_kwh:
+        return device.view
+    view = _build(hub, device, snap)
+    device.view, device.view_of = view, (snap, device.today_kwh)
+    return view
+
+
+def _build(hub: Hub, device: Device, snap: Snapshot) -> dict[str, Any]:
+    saved = device.saved
+    transport = hub.monitor.client(device.key).transport_name or saved.transport
+    data: dict[str, Any] = {
+        "name": saved.name,
+        "room": saved.room,
+        "topic": device.slug,
+        "address": device.key,
+        "status": str(snap.status),
+        "online": snap.status is Status.ONLINE,
+        "error": snap.error,
+        "needs_credentials": snap.needs_credentials,
+        "last_seen": snap.last_seen,
+        "offline_since": snap.offline_since,
+    }
+    state = snap.state
+    if state is None:
+        data.update(is_on=None, power_w=None, today_kwh=None, outlets=[])
+        return data
+    target = Target(saved.host, saved.port, saved.name, transport)
+    info = state_dict(target, state)
+    info.pop("name", None)
+    data.update(info)
+    data["today_kwh"] = device.today_kwh if state.sysinfo.has_emeter else None
+    return data
+
+
+def outlet_view(view: dict[str, Any], index: int) -> dict[str, Any] | None:
+    """One outlet's row of a device view, by index."""
+    for row in view.get("outlets", []):
+        if row["index"] == index:
+            return dict(row)
+    return None
