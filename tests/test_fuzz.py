@@ -25,7 +25,7 @@ from tplink_tui import codec
 from tplink_tui.devices.client import DeviceClient, find_error
 from tplink_tui.devices.models import parse_realtime, parse_stats, parse_sysinfo
 from tplink_tui.errors import TplinkError
-from tplink_tui.transport import MAX_FRAME, Connection
+from tplink_tui.transport import MAX_FRAME, Connection, _Framer
 
 CALLS: Counter[str] = Counter()  # inputs checked per target (read by fuzz_long)
 _LOOP: asyncio.AbstractEventLoop | None = None
@@ -146,31 +146,27 @@ def check_text_round_trip(text: str) -> None:
     assert codec.decode_json(codec.decrypt(codec.encrypt(encoded))) == value
 
 
-class _NullWriter:
-    """Enough of a StreamWriter for Connection: it swallows the request."""
+class _NullTransport(asyncio.Transport):
+    """Enough of a socket transport for Connection: it swallows the request."""
 
-    class _Transport:
-        def abort(self) -> None:
-            pass
-
-    def __init__(self) -> None:
+    def __init__(self, protocol: asyncio.Protocol) -> None:
+        super().__init__()
+        self.protocol = protocol
         self.closing = False
-        self.transport = self._Transport()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         pass
 
     def is_closing(self) -> bool:
         return self.closing
 
     def close(self) -> None:
-        self.closing = True
+        if not self.closing:
+            self.closing = True
+            asyncio.get_running_loop().call_soon(self.protocol.connection_lost, None)
 
-    async def wait_closed(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str) -> None:
-        return None
+    def abort(self) -> None:
+        self.close()
 
 
 class StreamConnection(Connection):
@@ -182,15 +178,19 @@ class StreamConnection(Connection):
         self.feeder: asyncio.Task[None] | None = None
 
     async def _connect(self) -> None:
-        reader = asyncio.StreamReader()
-        self._reader, self._writer = reader, _NullWriter()  # type: ignore[assignment]
-        self.feeder = asyncio.get_running_loop().create_task(self._feed(reader))
+        loop = asyncio.get_running_loop()
+        protocol = _Framer(self.address, self.max_frame, loop)
+        protocol.connection_made(_NullTransport(protocol))
+        self._protocol = protocol
+        self.feeder = loop.create_task(self._feed(protocol))
 
-    async def _feed(self, reader: asyncio.StreamReader) -> None:
+    async def _feed(self, protocol: _Framer) -> None:
         for segment in self.segments:
-            reader.feed_data(segment)
+            if segment:  # a socket never delivers an empty read
+                protocol.data_received(segment)
             await asyncio.sleep(0)
-        reader.feed_eof()
+        if protocol.eof_received() is not True:
+            protocol.connection_lost(None)
 
 
 async def _read_stream(segments: list[bytes]) -> tuple[bytes | None, dict[str, Any] | None]:

@@ -74,8 +74,103 @@ def is_read_only(request: dict[str, Any]) -> bool:
     return True
 
 
+class _Timeout(Exception):
+    """Internal: the request's deadline passed before its reply was complete."""
+
+
+class _Framer(asyncio.Protocol):
+    """Collects one reply frame (4-byte length, then the body) for the waiting request.
+
+    Bytes that arrive while no request waits stay in ``buffer``: the connection
+    sees them before its next request and drops the socket (never read as a reply).
+    """
+
+    __slots__ = ("address", "buffer", "closed", "gone", "max_frame", "transport", "waiter")
+
+    def __init__(self, address: str, max_frame: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.address = address
+        self.max_frame = max_frame
+        self.buffer = b""
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.gone: asyncio.Future[None] = loop.create_future()  # set by connection_lost
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        waiter = self.waiter
+        if waiter is None or waiter.done() or len(buffer) < 4:
+            self.buffer = buffer
+            return
+        length = int.from_bytes(buffer[:4], "big")
+        if length > self.max_frame:
+            self.buffer = b""
+            self.waiter = None
+            waiter.set_exception(self._oversized(buffer[:4], length))
+            return
+        end = 4 + length
+        if len(buffer) < end:
+            self.buffer = buffer
+            return
+        self.buffer = buffer[end:]  # a second frame in the same read: unread, see above
+        self.waiter = None
+        waiter.set_result(buffer[4:end])
+
+    def _oversized(self, header: bytes, length: int) -> ProtocolError:
+        if header == b"HTTP":
+            return SpeaksHttp(
+                f"{self.address}: the port answers HTTP, not the XOR protocol"
+                " (a newer device: KLAP or AES)"
+            )
+        return FrameTooLarge(
+            f"{self.address}: reply announces {length} bytes, over the {self.max_frame}-byte limit"
+        )
+
+    def eof_received(self) -> bool:
+        return False  # close our side too: connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.gone.done():
+            self.gone.set_result(None)
+        waiter, self.waiter = self.waiter, None
+        if waiter is None or waiter.done():
+            return
+        buffer = self.buffer
+        if isinstance(exc, OSError):  # a reset: as before any reply byte (one retry)
+            waiter.set_exception(_StaleConnection(exc.strerror or type(exc).__name__))
+        elif not buffer:
+            waiter.set_exception(_StaleConnection("connection closed by the device"))
+        elif len(buffer) < 4:
+            waiter.set_exception(
+                ProtocolError(f"{self.address}: connection closed inside the header")
+            )
+        else:
+            length = int.from_bytes(buffer[:4], "big")
+            waiter.set_exception(
+                ProtocolError(
+                    f"{self.address}: connection closed after {len(buffer) - 4} of {length}"
+                    " reply bytes"
+                )
+            )
+
+    def timed_out(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(_Timeout())
+
+
 class Connection:
-    """A persistent framed TCP connection to one device."""
+    """A persistent framed TCP connection to one device.
+
+    One ``asyncio.Protocol`` per socket and one future per request; the timeout is
+    a deadline checked by one timer per connection that is only moved, not
+    cancelled and re-armed, per request (so no cancelled timers pile up in the
+    event loop's heap when hundreds of devices are polled flat out).
+    """
 
     def __init__(
         self,
@@ -90,13 +185,14 @@ class Connection:
         self.timeout = timeout
         self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self.max_frame = max_frame
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._protocol: _Framer | None = None
         self._lock = asyncio.Lock()
         self.requests_sent = 0
         self.stale_discarded = 0  # kept-alive sockets dropped for holding unread bytes
         self.last_request_written: float | None = None
         self._frames: dict[bytes, bytes] = {}
+        self._deadline = 0.0  # loop time the request in flight must be answered by
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def address(self) -> str:
@@ -105,7 +201,8 @@ class Connection:
 
     @property
     def is_open(self) -> bool:
-        return self._writer is not None and not self._writer.is_closing()
+        proto = self._protocol
+        return proto is not None and not proto.closed and not _closing(proto)
 
     async def request(self, payload: bytes, *, retry_safe: bool = False) -> bytes:
         """Send one plaintext payload and return the decrypted reply.
@@ -141,35 +238,34 @@ class Connection:
 
     def abort(self) -> None:
         """Drop the socket at once without waiting (used on quit)."""
-        if self._writer is not None:
-            self._writer.transport.abort()
-        self._reader = self._writer = None
+        proto, self._protocol = self._protocol, None
+        if proto is not None and proto.transport is not None:
+            proto.transport.abort()
 
     # -- internals -------------------------------------------------------
 
     def _usable(self, check_idle: bool = False) -> bool:
-        if self._writer is None or self._reader is None:
+        proto = self._protocol
+        if proto is None:
             return False
-        if self._writer.is_closing() or self._reader.at_eof() or (check_idle and self._stirred()):
+        if proto.closed or _closing(proto) or (check_idle and self._stirred()):
             # The peer closed while we were idle: forget it quietly.
-            self._writer.transport.abort()
-            self._reader = self._writer = None
+            self.abort()
             return False
-        if _unread(self._reader):
+        if proto.buffer:
             # Bytes nobody asked for (a second frame for the last request): reading
             # on would shift every later reply by one. Start over on a fresh socket.
             self.stale_discarded += 1
             traffic_log.debug("%s: dropping a connection with unread bytes", self.address)
-            self._writer.transport.abort()
-            self._reader = self._writer = None
+            self.abort()
             return False
         return True
 
     def _stirred(self) -> bool:
         """True when the idle socket is readable: between requests a device sends
         nothing, so that is a close (or stray bytes) the event loop has not read yet."""
-        assert self._writer is not None
-        sock = self._writer.get_extra_info("socket")
+        proto = self._protocol
+        sock = proto.transport.get_extra_info("socket") if proto and proto.transport else None
         if sock is None:
             return False
         poller = select.poll()
@@ -180,36 +276,42 @@ class Connection:
             return True
 
     async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        proto = _Framer(self.address, self.max_frame, loop)
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
             # that lands as the inner call finishes, and the task then runs on.
             async with asyncio.timeout(self.connect_timeout):
-                opened = await asyncio.open_connection(self.host, self.port, limit=2**16)
-            self._reader, self._writer = opened
+                await loop.create_connection(lambda: proto, self.host, self.port)
         except TimeoutError:
             raise DeviceTimeout(
                 f"{self.address}: no connection within {self.connect_timeout:g} s"
             ) from None
         except (OSError, UnicodeError) as exc:
             raise DeviceUnreachable(f"{self.address}: cannot connect ({_reason(exc)})") from None
-        sock = self._writer.get_extra_info("socket")
+        assert proto.transport is not None
+        sock = proto.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._protocol = proto
 
     async def _exchange(self, payload: bytes, data: bytes) -> bytes:
         """Write ``data`` (``payload`` framed) and read the reply."""
         if not self._usable():
             await self._connect()
-        assert self._reader is not None and self._writer is not None
-        reader, writer = self._reader, self._writer
-        _trace("->", self.host, self.port, payload)
+        proto = self._protocol
+        assert proto is not None and proto.transport is not None
+        if _listeners or traffic_log.isEnabledFor(logging.DEBUG):
+            _trace("->", self.host, self.port, payload)
+        loop = asyncio.get_running_loop()
+        waiter = proto.waiter = loop.create_future()
         try:
-            writer.write(data)
+            proto.transport.write(data)
             self.last_request_written = time.perf_counter()
             self.requests_sent += 1
-            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
-                reply = await self._read_frame(reader)
-        except TimeoutError:
+            self._arm(loop)
+            body = await waiter
+        except _Timeout:
             await self._close()
             raise DeviceTimeout(f"{self.address}: no reply within {self.timeout:g} s") from None
         except (ConnectionError, OSError) as exc:
@@ -222,54 +324,47 @@ class Connection:
             # never be read as the answer to the next request on this socket.
             self.abort()
             raise
-        _trace("<-", self.host, self.port, reply)
+        reply = codec.decrypt(body)
+        if _listeners or traffic_log.isEnabledFor(logging.DEBUG):
+            _trace("<-", self.host, self.port, reply)
         return reply
 
-    async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
-        try:
-            header = await reader.readexactly(codec.HEADER_SIZE)
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial:
-                raise _StaleConnection("connection closed by the device") from None
-            raise ProtocolError(f"{self.address}: connection closed inside the header") from None
-        length = codec.parse_header(header)
-        if header == b"HTTP":
-            raise SpeaksHttp(
-                f"{self.address}: the port answers HTTP, not the XOR protocol"
-                " (a newer device: KLAP or AES)"
-            )
-        if length > self.max_frame:
-            raise FrameTooLarge(
-                f"{self.address}: reply announces {length} bytes, over the"
-                f" {self.max_frame}-byte limit"
-            )
-        try:
-            body = await reader.readexactly(length)
-        except asyncio.IncompleteReadError as exc:
-            raise ProtocolError(
-                f"{self.address}: connection closed after {len(exc.partial)} of {length}"
-                " reply bytes"
-            ) from None
-        return codec.decrypt(body)
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Set this request's deadline; start the connection's timer if none runs."""
+        self._deadline = loop.time() + self.timeout
+        timer = self._timer
+        if timer is not None and timer.when() > self._deadline:  # the timeout was shortened
+            timer.cancel()
+            timer = None
+        if timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        """The timer fired: time out the request in flight, or move on to its deadline."""
+        self._timer = None
+        proto = self._protocol
+        if proto is None or proto.waiter is None or proto.waiter.done():
+            return  # nothing in flight: the next request arms afresh
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            proto.timed_out()
+        else:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
 
     async def _close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
-        if writer is None:
+        proto, self._protocol = self._protocol, None
+        if proto is None or proto.transport is None:
             return
-        writer.close()
+        proto.transport.close()
         try:
             async with asyncio.timeout(0.5):  # not wait_for: see _connect
-                await writer.wait_closed()
+                await asyncio.shield(proto.gone)
         except (TimeoutError, OSError):
-            writer.transport.abort()
+            proto.transport.abort()
 
 
-def _unread(reader: asyncio.StreamReader) -> int:
-    """Bytes the event loop has already read from the socket but nobody consumed.
-
-    ``StreamReader`` has no public accessor; ``_buffer`` has been its bytearray
-    since Python 3.4 (if it ever goes, this check is skipped, not broken)."""
-    return len(getattr(reader, "_buffer", b""))
+def _closing(proto: _Framer) -> bool:
+    return proto.transport is None or proto.transport.is_closing()
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,1 @@
+"""Client programs the poll benchmark runs, each in its own process (see bench_poll)."""
