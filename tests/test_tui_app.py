@@ -184,17 +184,6 @@ def test_only_the_tui_package_imports_textual() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("width", [80, 160])
-def test_layout_fits_common_sizes(width: int, tmp_path: Path) -> None:
-    async def run() -> None:
-        app = make_app(tmp_path, [])
-        async with app.run_test(size=(width, 24 if width == 80 else 48)) as pilot:
-            await pilot.pause(0.1)
-            assert app.has_class("-wide") == (width >= 150)
-
-    asyncio.run(run())
-
-
 async def test_polls_keep_updating_while_a_dialog_is_open(
     simulator: Simulator, tmp_path: Path
 ) -> None:

@@ -68,7 +68,9 @@ async def test_batches_coalesce_in_order_and_refill_yields_to_polls(tmp_path: Pa
     assert controller.take_dirty() == ()
     for polls in range(1, 4):
         controller.on_snapshot(reading(float(polls), polls))
-    controller.apply_refill({(KEY, None): [9.0], (lamp.address, None): [4.0, 5.0]})
+    controller.apply_refill(
+        {(KEY, None): [(1.0, 9.0)], (lamp.address, None): [(1.0, 4.0), (3.0, 5.0)]}
+    )
     assert controller.take_dirty() == (KEY, lamp.address)  # one batch, each key once
     assert list(controller.views[KEY].power) == [1.0, 2.0, 3.0]  # polls were newer
     assert list(controller.views[lamp.address].power) == [4.0, 5.0]  # empty: refilled

@@ -23,6 +23,7 @@ import platformdirs
 
 from ..address import DEFAULT_PORT, format_address, parse_address
 from ..errors import ConfigError, ConfigUsageError
+from ..tariff import Tariff, TariffError, parse_tariff
 from ..untrusted import repair_surrogates
 from .config_files import MAX_FILE_BYTES, MAX_JSON_DEPTH, load_json, read_file, too_deep
 
@@ -122,6 +123,7 @@ class Settings:
     theme: str | None = None
     poll_interval: float = 2.0
     history_enabled: bool = True
+    tariff: Tariff | None = None  # no tariff: no cost shown anywhere
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +133,8 @@ class Settings:
             poll_interval=self.poll_interval,
             history_enabled=self.history_enabled,
         )
+        if self.tariff is not None:
+            data["tariff"] = self.tariff.to_dict()  # omitted when unset: older files stay
         return data
 
 
@@ -266,10 +270,17 @@ def parse_settings(data: Any) -> Settings:
     enabled = data.get("history_enabled", True)
     if not isinstance(enabled, bool):
         raise ShapeError(f"settings.history_enabled must be true or false, got {enabled!r}")
+    tariff = data.get("tariff")
+    if not (tariff is None or isinstance(tariff, Tariff)):
+        try:
+            tariff = parse_tariff(tariff)
+        except TariffError as exc:
+            raise ShapeError(f"settings.{exc}") from None
     return Settings(
         theme=theme,
         poll_interval=float(interval),
         history_enabled=enabled,
+        tariff=tariff,
         extra={k: v for k, v in data.items() if k not in SETTINGS_KEYS},
     )
 

@@ -1,4 +1,4 @@
-"""The dashboard: device list on the left, the highlighted device on the right.
+"""The dashboard: the device list on top, the highlighted device (and its chart) below.
 
 The UI never waits on a device or on the config file. The ``DashboardController``
 (no Textual) owns the state: polling results update its ``DeviceView`` objects at
@@ -13,12 +13,13 @@ from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Switch
+from textual.widgets import DataTable, Header, Input, Switch
 
 from ..discovery import DEFAULT_TARGET
 from ..monitor import Monitor
@@ -26,7 +27,9 @@ from ..present import DEFAULT_PORT
 from ..recorder import HistoryRecorder
 from ..store.config import ConfigStore, SavedDevice
 from ..store.credentials import CredentialStore
+from ..tariff import TariffError, parse_tariff_text
 from .actions import DeviceDialogs
+from .chart_data import RANGES
 from .commands import DASHBOARD_KEYS, DeviceCommands, device_system_commands, help_rows
 from .controller import DashboardController
 from .gc_tune import GC_SETTLE_SECONDS, tune_gc
@@ -34,13 +37,18 @@ from .messages import DevicesChanged, HistoryRefilled
 from .options import DashboardOptions
 from .safe import TOAST_LIMIT, plain
 from .screens.help import HelpScreen
+from .screens.prompt import PromptScreen
 from .state import DeviceView
 from .widgets.detail import DetailPane, OutletRow
-from .widgets.device_table import DeviceTable
+from .widgets.device_table import DeviceTable, fit_columns
+from .widgets.footer import DashboardFooter
 
 FLUSH_SECONDS = 0.2
 PRUNE_SECONDS = 3600.0
-WIDE = 150  # columns from which the detail pane stands beside the list
+WIDE = 150  # columns from which a long list stands beside the detail pane
+DETAIL_WIDTH = 62  # the detail pane beside the list (with its border)
+LIST_SHARE = 0.45  # of the height, at most, for the list above the detail pane
+POLL_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # what + and - step through
 
 
 class TplinkApp(App[None]):
@@ -74,6 +82,9 @@ class TplinkApp(App[None]):
         self.history_wanted = history and settings.history_enabled
         self.history_path = history_path
         self._fast_key: str | None = None
+        self._laid_out: tuple[object, ...] | None = None
+        self.loading = self.options.loading  # shown instead of "0 devices" until it is done
+        self.controller.tariff = settings.tariff
         if settings.theme and settings.theme in self.available_themes:
             self.theme = settings.theme
 
@@ -92,7 +103,7 @@ class TplinkApp(App[None]):
                 yield Input(placeholder="filter by name, room or model", id="filter")
                 yield DeviceTable(id="devices")
             yield DetailPane(id="detail")
-        yield Footer()
+        yield DashboardFooter()
 
     # The main widgets live on the default screen. App.query_one would search the
     # active one (a modal, perhaps), so they are looked up once, at mount.
@@ -100,15 +111,49 @@ class TplinkApp(App[None]):
     detail: DetailPane
     filter_box: Input
 
-    def on_resize(self) -> None:
-        self.set_class(self.size.width >= WIDE, "-wide")
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size is the new one (``self.size`` may still be the old one).
+        self.relayout(event.size)
+
+    def relayout(self, size: Size | None = None) -> None:
+        """Size the list to its rows (up to a share), pick the columns that fit the width.
+
+        Stacked: the list on top takes the rows it needs, the detail pane the rest.
+        On a wide terminal with a list longer than its share, the list takes the
+        full height beside the detail pane. Nothing scrolls sideways.
+        """
+        if not hasattr(self, "table"):
+            return
+        size = size or self.size
+        width, height = size.width, size.height
+        filter_rows = 3 if self.filter_box.display else 0
+        needed = self.table.row_count + 1 + filter_rows
+        share = max(6, int((height - 2) * LIST_SHARE))
+        wide = width >= WIDE and needed > share
+        list_height = min(max(needed, 3 + filter_rows), share)
+        table_width = width - (DETAIL_WIDTH if wide else 0)
+        visible_rows = (height - 2 - filter_rows if wide else list_height - filter_rows) - 1
+        if self.table.row_count > visible_rows:
+            table_width -= 2  # the vertical scrollbar
+        has_timer = any(v.countdowns for v in self.views.values())
+        columns = fit_columns(table_width, cost=self.controller.tariff is not None, timer=has_timer)
+        layout = (wide, list_height, tuple(columns), self.controller.sort)
+        if layout == self._laid_out:
+            return
+        self._laid_out = layout
+        self.set_class(wide, "-wide")
+        self.query_one("#left").styles.height = "1fr" if wide else list_height
+        self.table.tariff = self.controller.tariff
+        if self.table.set_columns(columns, self.controller.sort):
+            self.table.rebuild(self.controller.visible())
 
     def on_mount(self) -> None:
         self.table = self.query_one(DeviceTable)
         self.detail = self.query_one(DetailPane)
         self.filter_box = self.query_one("#filter", Input)
-        self.set_class(self.size.width >= WIDE, "-wide")
         self.filter_box.display = False
+        self.detail.empty_text = self.loading or DetailPane.EMPTY
+        self.relayout()
         # Looked up at each call, so a wrapped ``notify`` (tests do) sees every toast.
         self.controller.start(
             lambda *args, **kw: self.notify(*args, **kw), self._spawn, self.dialogs.login
@@ -167,31 +212,42 @@ class TplinkApp(App[None]):
         if not self.table.is_attached:
             return  # the app is closing
         selected = self.detail.device_key or self.table.selected_key()
+        rows = self.table.row_count
         for key in keys:
             view = self.views.get(key)
             if view is None:  # removed
                 if key in self.table.rows:
                     self.table.remove_row(key)
-                self.detail.show(self.selected_view())
+                self.show_detail(self.selected_view())
             elif self.controller.matches(view):
                 self.table.upsert(view)
             if view is not None and key == selected:
-                self.detail.show(view)
+                self.show_detail(view)
+        if rows != self.table.row_count or keys:
+            self.relayout()
         self._update_subtitle()
 
+    def show_detail(self, view: DeviceView | None) -> None:
+        """The detail pane for this device, with its chart in the chosen range."""
+        if view is None:
+            self.detail.show(None)
+            return
+        chart, note = self.controller.chart_for(view)
+        self.detail.show(view, chart, self.controller.chart_range, note)
+
     def start_history(self) -> None:
-        """Record every reading, refill the sparklines; history off (with a note) if broken."""
+        """Record every reading, refill the live charts; history off (with a note) if broken."""
         if not self.history_wanted:
             return
         problem = self.controller.start_history(self.history_path)
         if problem:
             self.notify(problem, severity="warning", timeout=10)
             return
-        self._refill_sparklines(set(self.views))
+        self._refill_charts(set(self.views))
         self.set_interval(PRUNE_SECONDS, self._prune_history)
 
     @work(thread=True, group="history")
-    def _refill_sparklines(self, keys: set[str]) -> None:
+    def _refill_charts(self, keys: set[str]) -> None:
         """Read the last hour on a thread; the event loop applies it (no shared state)."""
         found = self.controller.read_refill(keys)
         if found is not None:
@@ -209,7 +265,8 @@ class TplinkApp(App[None]):
     @on(DataTable.RowHighlighted, "#devices")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = str(event.row_key.value) if event.row_key.value is not None else None
-        self.detail.show(self.views.get(key) if key else None)
+        self.controller.selected = key
+        self.show_detail(self.views.get(key) if key else None)
         if self._fast_key and self._fast_key != key:
             self.monitor.set_device_interval(self._fast_key, None)
         self._fast_key = key
@@ -244,6 +301,15 @@ class TplinkApp(App[None]):
             self.table.move_cursor(row=self.table.get_row_index(key))
             self.table.focus()
 
+    def loaded(self) -> None:
+        """The mode's devices are in (``options.loading`` ends): the usual texts return."""
+        self.loading = ""
+        self.detail.empty_text = DetailPane.EMPTY
+        self.show_changes(self.controller.take_dirty())
+        if self.table.row_count:
+            self.table.move_cursor(row=0)
+        self.show_detail(self.selected_view())
+
     def add_devices(self, devices: list[SavedDevice]) -> None:
         """Save and watch devices, returning once saved (scripts and tests; keys don't wait)."""
         self.controller.add_devices_now(devices)
@@ -262,6 +328,7 @@ class TplinkApp(App[None]):
 
     def action_filter(self) -> None:
         self.filter_box.display = True
+        self.relayout()
         self.filter_box.focus()
 
     @on(Input.Changed, "#filter")
@@ -274,17 +341,75 @@ class TplinkApp(App[None]):
         self.table.focus()
 
     def action_sort(self) -> None:
-        sort = self.controller.next_sort()
+        """The next sort order; the sorted column's header shows it (▲ A→Z, ▼ high→low)."""
+        self.controller.next_sort()
+        self.relayout()
         self.table.rebuild(self.controller.visible())
-        self.notify(f"Sorted by {sort}", timeout=2)
 
     async def action_back(self) -> None:
-        if self.filter_box.has_focus and not self.filter_box.value:
-            self.filter_box.display = False
+        """Esc: clear the filter (a first Esc while typing keeps it), then back to the list."""
+        box = self.filter_box
+        if box.display and ((box.value and not box.has_focus) or not box.value):
+            box.value = ""
+            box.display = False
+            self.controller.filter = ""
+            self.table.rebuild(self.controller.visible())
+            self.relayout()
         self.table.focus()
 
+    def action_chart_range(self, index: int) -> None:
+        """1-4 pick the chart's range; [ and ] step through them (index -1 / -2)."""
+        if index == -1:
+            index = self.controller.chart_range - 1
+        elif index == -2:
+            index = self.controller.chart_range + 1
+        self.controller.set_chart_range(index % len(RANGES) if index >= 0 else 0)
+        self.show_detail(self.selected_view())
+
+    def action_tariff(self) -> None:
+        """Ask for the price per kWh (and a night rate); saved in the settings."""
+        tariff = self.controller.tariff
+
+        def check(text: str) -> str | None:
+            try:
+                parse_tariff_text(text)
+            except TariffError as exc:
+                return str(exc)
+            return None
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            new = parse_tariff_text(text)
+            self.controller.set_tariff(new)
+            self._laid_out = None
+            self.relayout()
+            self.table.rebuild(self.controller.visible())
+            self.notify(f"Tariff: {new.describe()}" if new else "No tariff: costs hidden")
+            saved = new.to_dict() if new else None
+            self._spawn(self.controller.save_settings(tariff=saved), "settings")
+
+        current = ""
+        if tariff is not None:
+            current = f"{tariff.price:g} {tariff.currency}".strip()
+            if tariff.night_price is not None:
+                current += f" night {tariff.night_price:g} {tariff.night_start}-{tariff.night_end}"
+        prompt = PromptScreen(
+            "Electricity price per kWh (empty: no tariff)",
+            current,
+            placeholder="0.30 EUR",
+            hint="e.g. 0.30 EUR, or 0.30 EUR night 0.20 22:00-06:00",
+            validate=check,
+        )
+        self.push_screen(prompt, answered)
+
     def action_interval(self, factor: float) -> None:
-        interval = round(min(60.0, max(0.5, self.monitor.interval * factor)), 1)
+        """+ and - step through ``POLL_STEPS`` (so 2 s is always reachable again)."""
+        current = self.monitor.interval
+        if factor < 1:
+            interval = max([s for s in POLL_STEPS if s < current - 1e-9], default=POLL_STEPS[0])
+        else:
+            interval = min([s for s in POLL_STEPS if s > current + 1e-9], default=POLL_STEPS[-1])
         self.monitor.set_interval(interval)
         self.notify(f"Polling every {interval:g} s", timeout=2)
         self._update_subtitle()
@@ -306,6 +431,9 @@ class TplinkApp(App[None]):
             getattr(self.dialogs, name)()
 
     def _update_subtitle(self) -> None:
+        if self.loading:
+            self.sub_title = f"{self.options.label}{self.loading}"
+            return
         state = "paused" if self.monitor.paused else f"every {self.monitor.interval:g} s"
         self.sub_title = f"{self.options.label}{len(self.views)} devices · polling {state}"
 

@@ -35,6 +35,27 @@ DASHBOARD_KEYS: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
     Binding("i", "device('traffic')", "Traffic", id="traffic"),
     Binding("o", "all_outlets(True)", "All outlets on", id="all_on", show=False),
     Binding("f", "all_outlets(False)", "All outlets off", id="all_off", show=False),
+    Binding("1", "chart_range(0)", "Chart: 5 min", id="range_5m", show=False),
+    Binding("2", "chart_range(1)", "Chart: 1 hour", id="range_1h", show=False),
+    Binding("3", "chart_range(2)", "Chart: 24 hours", id="range_24h", show=False),
+    Binding("4", "chart_range(3)", "Chart: 7 days", id="range_7d", show=False),
+    Binding(
+        "left_square_bracket",
+        "chart_range(-1)",
+        "Chart: shorter",
+        id="range_less",
+        show=False,
+        key_display="[",
+    ),
+    Binding(
+        "right_square_bracket",
+        "chart_range(-2)",
+        "Chart: longer",
+        id="range_more",
+        show=False,
+        key_display="]",
+    ),
+    Binding("dollar_sign", "tariff", "Electricity price", id="tariff", show=False, key_display="$"),
     Binding(
         "plus,equals_sign",
         "interval(0.5)",
@@ -99,7 +120,10 @@ def help_rows(app: TplinkApp) -> list[tuple[str, str, str]]:
     rows += [
         ("space", "toggle the plug (strip: all outlets, with confirmation)", "device list"),
         ("enter", "toggle the plug / move into a strip's outlets", "device list"),
+        ("home/end", "first / last device", "device list"),
+        ("pgup/pgdn", "a page up / down", "device list"),
         ("tab", "move between the list and the outlet switches", "everywhere"),
+        ("up/down", "previous / next outlet (up from the first: the list)", "outlet switch"),
         ("space/enter", "flip the focused switch", "outlet switch"),
         ("ctrl+p", "command palette", "everywhere"),
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,16 +26,20 @@ from ..recorder import HistoryRecorder, start_recording
 from ..store.config import ConfigStore, SavedDevice
 from ..store.credentials import CredentialStore
 from ..store.history import HistoryStore, HistoryUnavailable
+from ..tariff import Tariff
+from .chart_data import RANGES, ChartSeries, extend_with_live, history_series, live_series
 from .logins import Logins, credentials_beside
-from .state import WHOLE_DEVICE, DeviceView, Pending
+from .state import REBOOT_GRACE, WHOLE_DEVICE, DeviceView, Pending
 
-REFILL_SECONDS = 3600.0  # how much history refills the sparklines at start
+REFILL_SECONDS = 3600.0  # how much history refills the live chart at start
 TODAY_REFRESH = 600.0
+COUNTDOWN_REFRESH = 300.0  # a running timer is read again this often (selected: below)
+COUNTDOWN_SELECTED = 30.0
 SORTS = ("name", "room", "power", "status")
 
 Notify = Callable[..., None]  # (message, *, severity=..., timeout=...) like App.notify
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]  # (coroutine, worker group)
-RefillFound = dict[tuple[str, int | None], list[float]]
+RefillFound = dict[tuple[str, int | None], list[tuple[float, float]]]  # (ts, W) per series
 
 
 class DashboardController:
@@ -55,6 +59,12 @@ class DashboardController:
         self.views: dict[str, DeviceView] = {}
         self.filter = ""
         self.sort = "name"
+        self.tariff: Tariff | None = None
+        self.selected: str | None = None  # the highlighted device (timers are read oftener)
+        self.chart_range = 0  # index into chart_data.RANGES
+        self._chart: ChartSeries | None = None  # the longer range, read from history
+        self._chart_key: tuple[str, int] | None = None
+        self._chart_read = 0.0
         self.recorder: HistoryRecorder | None = None
         self.history: HistoryStore | None = None
         self._dirty: dict[str, None] = {}  # ordered: new rows appear in the order added
@@ -89,6 +99,7 @@ class DashboardController:
             view = self.views.get(key)
             if view is not None:
                 self._maybe_read_today(view)
+                self._maybe_read_countdown(view)
         return keys
 
     def tick(self) -> None:
@@ -98,6 +109,11 @@ class DashboardController:
             snap = view.snapshot
             if snap and (snap.status is Status.OFFLINE or now - (snap.last_seen or now) >= 5):
                 self.mark(view.key)
+            if view.countdowns:
+                self.mark(view.key)  # "off in 12 min" counts down
+                if any(at <= now for at, _ in view.countdowns.values()):
+                    view.countdowns = {k: v for k, v in view.countdowns.items() if v[0] > now}
+                    view.countdown_checked = -1e9  # it fired: read the device again
 
     def matches(self, view: DeviceView) -> bool:
         if not self.filter:
@@ -120,6 +136,15 @@ class DashboardController:
         """Poll a saved device (once) and show it in the next batch."""
         key = saved.address
         view = self.views.get(key)
+        if view is not None and saved.name.casefold() not in view.name.casefold().split(" = "):
+            # Two saved names for one address are one device: one row that names both.
+            self.notify(
+                f"{saved.name} and {view.name} are saved with the same address {key};"
+                " one row shows both (remove or fix one with `tplink-tui devices`)",
+                severity="warning",
+                timeout=10,
+            )
+            view.name = f"{view.name} = {saved.name}"
         if view is None:
             view = DeviceView(key, saved.name, saved.host, saved.port, saved.room)
             view.transport = "" if saved.transport == "auto" else saved.transport
@@ -192,7 +217,11 @@ class DashboardController:
             except TplinkError as exc:
                 self.notify(f"{view.name}: {label} failed: {exc}", severity="error")
             else:
+                if label == "rebooting":  # DeviceDialogs.reboot's label
+                    view.rebooting_until = time.time() + REBOOT_GRACE
                 self.notify(f"{view.name}: {label}")
+            view.countdown_checked = -1e9  # a timer may have been set or cleared
+            self.mark(view.key)
             self.monitor.refresh(view.key)
 
         self.spawn(run(), "actions")
@@ -222,7 +251,100 @@ class DashboardController:
         except TplinkError:
             return
         view.today_kwh = total
+        view.today_cost = await self._today_cost(view, total)
         self.mark(view.key)
+
+    async def _today_cost(self, view: DeviceView, kwh: float) -> float | None:
+        """Today's cost: a night rate is priced from our history piece by piece."""
+        tariff, history = self.tariff, self.history
+        if tariff is None:
+            return None
+        if tariff.night_price is None or history is None:
+            return tariff.cost(kwh)
+        midnight = datetime.combine(date.today(), datetime.min.time())
+
+        def priced() -> float:
+            return tariff.cost_between(
+                lambda a, b: history.energy_kwh(view.key, None, a, b), midnight, datetime.now()
+            )
+
+        try:
+            return await asyncio.to_thread(priced)
+        except HistoryUnavailable:
+            return tariff.cost(kwh)
+
+    def set_tariff(self, tariff: Tariff | None) -> None:
+        """Use this tariff (None: no cost shown); today's costs are worked out again."""
+        self.tariff = tariff
+        for view in self.views.values():
+            view.today_cost = None
+            if tariff is not None and view.today_kwh is not None:
+                view.today_cost = tariff.cost(view.today_kwh)
+                view.today_checked = 0.0  # re-read: the night rate needs our history
+            self.mark(view.key)
+
+    # -- countdown timers ---------------------------------------------------------------
+
+    def _maybe_read_countdown(self, view: DeviceView) -> None:
+        if not (view.online and view.sysinfo):
+            return
+        every = COUNTDOWN_SELECTED if view.key == self.selected else COUNTDOWN_REFRESH
+        if time.monotonic() - view.countdown_checked < every:
+            return
+        view.countdown_checked = time.monotonic()
+        self.spawn(self._read_countdown(view), "countdown")
+
+    async def _read_countdown(self, view: DeviceView) -> None:
+        """The device's running count_down rules, as due times (plug: the relay; strip: outlets)."""
+        info = view.sysinfo
+        client = self.monitor.client(view.key)
+        outlets: list[int] = [o.index for o in info.children] if info and info.is_strip else []
+        found: dict[int, tuple[float, bool]] = {}
+        now = time.time()
+        try:
+            for outlet in outlets or [WHOLE_DEVICE]:
+                rules = await client.rules("count_down", None if outlet == WHOLE_DEVICE else outlet)
+                for rule in rules:
+                    left = rule.get("remain")
+                    if rule.get("enable") and isinstance(left, int | float) and left > 0:
+                        found[outlet] = (now + float(left), bool(rule.get("act")))
+        except TplinkError:
+            return  # no timer module, or not now: nothing to show
+        view.countdowns = found
+        self.mark(view.key)
+
+    # -- the power chart -------------------------------------------------------------------
+
+    def set_chart_range(self, index: int) -> str:
+        self.chart_range = max(0, min(len(RANGES) - 1, index))
+        self._chart, self._chart_key = None, None
+        if self.selected:
+            self.mark(self.selected)
+        return RANGES[self.chart_range][0]
+
+    def chart_for(self, view: DeviceView) -> tuple[ChartSeries, str]:
+        """What the chart of this device shows now, and a note while history is read."""
+        label, span = RANGES[self.chart_range]
+        if self.chart_range == 0 or self.history is None:
+            note = "" if self.chart_range == 0 else "no history recorded (history is off)"
+            return live_series(view, span), note
+        wanted = (view.key, self.chart_range)
+        stale = time.monotonic() - self._chart_read > max(30.0, span / 240)
+        if self._chart_key != wanted or stale:
+            self._chart_key, self._chart_read = wanted, time.monotonic()
+            self.spawn(self._read_chart(view, span, wanted), "chart")
+        if self._chart is None or self._chart_key != wanted:
+            return live_series(view, span), f"reading {label} of history…"
+        return extend_with_live(self._chart, view), ""
+
+    async def _read_chart(self, view: DeviceView, span: float, wanted: tuple[str, int]) -> None:
+        history = self.history
+        if history is None:
+            return
+        chart = await asyncio.to_thread(history_series, history, view, span)
+        if chart is not None and self._chart_key == wanted:
+            self._chart = chart
+            self.mark(view.key)
 
     # -- config writes: in a thread, one at a time -------------------------------------
 
@@ -356,7 +478,7 @@ class DashboardController:
                 return None
             since = time.time() - REFILL_SECONDS
             return {
-                (key, outlet): [w for _, w in history.recent(key, outlet, since)]
+                (key, outlet): history.recent(key, outlet, since)
                 for key, outlet in history.series()
                 if key in keys
             }
@@ -371,7 +493,11 @@ class DashboardController:
                 continue
             target = view.power if outlet is None else view.outlet_power_series(outlet)
             if not target:
-                target.extend(points[-target.maxlen :] if target.maxlen else points)
+                kept = points[-target.maxlen :] if target.maxlen else points
+                target.extend(w for _, w in kept)
+                if not view.times or len(view.times) < len(kept):
+                    view.times.clear()
+                    view.times.extend(ts for ts, _ in kept)
             self.mark(key)
 
     def prune_history(self) -> None:

@@ -32,7 +32,12 @@ class DemoHome:
         self.newer = NewerSimulator()
 
     def options(self) -> DashboardOptions:
-        return DashboardOptions(label="demo · ", on_start=self.start, on_shutdown=self.stop)
+        return DashboardOptions(
+            label="demo · ",
+            loading="starting the simulated home…",
+            on_start=self.start,
+            on_shutdown=self.stop,
+        )
 
     def start(self, app: TplinkApp) -> None:
         app.run_worker(self._serve(app), group="demo", exclusive=True)
@@ -56,8 +61,7 @@ class DemoHome:
             saved = await asyncio.to_thread(app.store.add_device, saved)
             await asyncio.to_thread(app.controller.logins.store.set, saved.address, login)
             app.controller.watch(saved)
-        app.show_changes(app.controller.take_dirty())
-        app.table.move_cursor(row=0)
+        app.loaded()
 
     async def stop(self) -> None:
         await self.simulator.stop()

@@ -25,6 +25,7 @@ class DashboardOptions:
     """Everything a mode may change; the defaults are the real dashboard."""
 
     label: str = ""  # before the subtitle: "demo · "
+    loading: str = ""  # said until the mode calls ``app.loaded()`` (the demo starting up)
     fixed_today: date | None = None  # the sample pins the calendar for snapshots
     discover_screen: DiscoverFactory | None = None  # default: a real scan
     stats_loader: StatsFactory | None = None  # default: the device and our history

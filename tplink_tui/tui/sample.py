@@ -26,7 +26,7 @@ from .app import TplinkApp
 from .options import DashboardOptions
 from .screens.discover import DiscoverScreen
 from .screens.energy import EnergyReport, StatsLoader
-from .state import DeviceView
+from .state import WHOLE_DEVICE, DeviceView
 
 TODAY = date(2026, 11, 22)
 HISTORY = 90
@@ -158,7 +158,7 @@ def feed_sample(app: TplinkApp) -> None:
                 }
             elif info.has_emeter:
                 energy = _reading(_load(loads[0], step), volts, 12.75)
-            state = DeviceState(info, energy, outlets, now)
+            state = DeviceState(info, energy, outlets, now - (HISTORY - 1 - step) * 2.0)
             controller.on_snapshot(
                 Snapshot(
                     view.key,
@@ -186,7 +186,11 @@ def feed_sample(app: TplinkApp) -> None:
                 )
             )
         view.today_kwh = {"Fridge": 0.84, "Desk": 1.37, "Office strip": 0.96}.get(saved.name)
-        view.today_checked = time.monotonic()
+        view.today_checked = view.countdown_checked = time.monotonic()
+        if saved.name == "Desk":  # a running timer: "off in 25 min" (rounded up to the minute)
+            view.countdowns = {WHOLE_DEVICE: (now + 25 * 60 - 30, False)}
+        if saved.name == "Office strip":
+            view.countdowns = {2: (now + 90 * 60 - 30, True)}
     app.show_changes(controller.take_dirty())
     app.table.move_cursor(row=0)
 

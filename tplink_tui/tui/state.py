@@ -15,8 +15,9 @@ from ..devices.models import DeviceState, SysInfo
 from ..monitor import Snapshot, Status
 from ..present import outlets_on, short_duration
 
-HISTORY_POINTS = 120
+HISTORY_POINTS = 150  # 5 min at the default 2 s poll
 PENDING_TIMEOUT = 6.0
+REBOOT_GRACE = 120.0  # after "reboot", offline reads "rebooting" this long
 
 WHOLE_DEVICE = -1  # the outlet key used for a plug's single relay
 
@@ -38,12 +39,19 @@ class DeviceView:
     room: str = ""
     snapshot: Snapshot | None = None
     power: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    # When each fresh reading came (unix s): the newest ``len(series)`` belong to a series.
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     outlet_power: dict[int, deque[float]] = field(default_factory=dict)
     pending: dict[int, Pending] = field(default_factory=dict)
     today_kwh: float | None = None  # from the device's own day statistics
     today_checked: float = 0.0
     transport: str = ""  # "xor" | "klap" | "aes" once known (the client learns it)
     dialect: str = ""  # "iot" (old JSON) | "smart"
+    today_cost: float | None = None  # with a tariff: today's energy priced
+    # Running countdowns, outlet (WHOLE_DEVICE for a plug) -> (unix s when due, turns on?)
+    countdowns: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    countdown_checked: float = -1e9
+    rebooting_until: float = 0.0  # unix s; set when a reboot was sent from here
 
     def outlet_power_series(self, outlet: int) -> deque[float]:
         return self.outlet_power.setdefault(outlet, deque(maxlen=HISTORY_POINTS))
@@ -66,6 +74,25 @@ class DeviceView:
         return self.status is Status.ONLINE
 
     @property
+    def rebooting(self) -> bool:
+        return self.status is Status.OFFLINE and time.time() < self.rebooting_until
+
+    @property
+    def reached(self) -> bool:
+        """Answered at least once (so its state, meter and switches are known)."""
+        return self.sysinfo is not None
+
+    def countdown(self, outlet: int = WHOLE_DEVICE) -> tuple[float, bool] | None:
+        """(seconds left, turns on?) of a running countdown; for a strip any outlet's."""
+        now = time.time()
+        due = [
+            (at - now, on)
+            for index, (at, on) in self.countdowns.items()
+            if at > now and (outlet == WHOLE_DEVICE or index == outlet)
+        ]
+        return min(due) if due else None
+
+    @property
     def needs_login(self) -> bool:
         """The last poll was refused for want of (right) credentials."""
         return bool(self.snapshot and self.snapshot.needs_credentials)
@@ -81,6 +108,10 @@ class DeviceView:
             self.power.append(power)
         for index, reading in state.outlet_energy.items():
             self.outlet_power_series(index).append(reading.power_w or 0.0)
+        if power is not None or state.outlet_energy:
+            self.times.append(state.timestamp or time.time())
+        if snapshot.status is Status.ONLINE:
+            self.rebooting_until = 0.0
         now = time.monotonic()
         for outlet, pending in list(self.pending.items()):
             if self.is_on(outlet) == pending.desired or now - pending.since > PENDING_TIMEOUT:
@@ -122,6 +153,8 @@ def status_text(view: DeviceView, now: float | None = None) -> str:
     if snapshot.needs_credentials:
         return "needs login"
     if snapshot.status is Status.OFFLINE:
+        if view.rebooting:
+            return "rebooting"
         since = snapshot.offline_since or time.time()
         return f"offline {short_duration((now or time.time()) - since)}"
     return "online"
@@ -142,7 +175,8 @@ def last_seen_text(view: DeviceView, now: float | None = None) -> str:
     if snapshot is None or snapshot.last_seen is None:
         return "never"
     age = (now or time.time()) - snapshot.last_seen
-    return "now" if age < 5 else f"{short_duration(age)} ago"
+    # "now" only while it answers: an offline device was seen some seconds ago.
+    return "now" if age < 5 and view.online else f"{short_duration(age)} ago"
 
 
 def protocol_text(view: DeviceView) -> str:
@@ -157,3 +191,21 @@ def protocol_text(view: DeviceView) -> str:
 
 def today_kwh_text(view: DeviceView) -> str:
     return "—" if view.today_kwh is None else f"{view.today_kwh:.2f}"
+
+
+def countdown_text(view: DeviceView, outlet: int = WHOLE_DEVICE) -> str:
+    """``off in 12 min`` (a running countdown, to the minute; seconds in the last one)."""
+    running = view.countdown(outlet)
+    if running is None:
+        return ""
+    left, on = running
+    return f"{'on' if on else 'off'} in {countdown_left(left)}"
+
+
+def countdown_left(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.999))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{(seconds + 59) // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -12,8 +12,10 @@ from textual.widgets import Static
 
 INTRO = (
     "tplink-tui watches and switches TP-Link Kasa plugs and strips.\n"
-    "The list on the left polls every device; the pane on the right shows the highlighted one.\n"
-    "Tab moves into the outlet switches; space or enter flips the focused switch.\n"
+    "The list on top polls every device; the pane below shows the highlighted one:\n"
+    "its details, a power chart (1-4 or [ ]: 5 min, 1 h, 24 h, 7 d) and its outlets.\n"
+    "Tab moves into the outlet switches (the focused one is highlighted); space or\n"
+    "enter flips it, up/down move between outlets, Esc goes back to the list.\n"
 )
 
 

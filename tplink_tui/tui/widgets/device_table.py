@@ -23,26 +23,54 @@ from textual.widgets import DataTable
 
 from ...monitor import Status
 from ...present import power as format_power
+from ...tariff import Tariff
 from ..safe import text as safe_text
 from ..state import (
     DeviceView,
+    countdown_text,
     last_seen_text,
     state_text,
     status_text,
     today_kwh_text,
 )
 
-# Most important first: on a narrow terminal the right-hand columns scroll away.
+# (key, label, width, keep): on a narrow terminal the lowest ``keep`` goes first
+# (Seen, then Model, then Room, ...), so the list never scrolls sideways. Cost and
+# Timer are there only with a tariff / a running countdown.
 COLUMNS = (
-    ("status", "Status", 13),
-    ("name", "Name", 16),
-    ("state", "State", 6),
-    ("power", "Power", 9),
-    ("today", "kWh today", 9),
-    ("room", "Room", 11),
-    ("model", "Model", 6),
-    ("seen", "Seen", 8),
+    ("status", "Status", 13, 9),
+    ("name", "Name", 16, 9),
+    ("state", "State", 6, 9),
+    ("power", "Power", 9, 8),
+    ("timer", "Timer", 16, 7),
+    ("today", "kWh today", 9, 5),
+    ("cost", "Cost today", 10, 4),
+    ("room", "Room", 11, 3),
+    ("model", "Model", 6, 2),
+    ("seen", "Seen", 8, 1),
 )
+GROWS = {"name": 32, "room": 20}  # spare width widens these, up to this many cells
+SORT_COLUMN = {"name": "name", "room": "room", "power": "power", "status": "status"}
+SORT_ARROW = {"power": " ▼"}  # power sorts high to low; the others A→Z
+
+
+def fit_columns(
+    width: int, *, cost: bool = False, timer: bool = False
+) -> list[tuple[str, str, int]]:
+    """The columns that fit ``width`` cells (each takes its width + 2 of padding)."""
+    wanted = [c for c in COLUMNS if (c[0] != "cost" or cost) and (c[0] != "timer" or timer)]
+    chosen = list(wanted)
+    while len(chosen) > 3 and sum(w + 2 for _, _, w, _ in chosen) > width:
+        chosen.remove(min(chosen, key=lambda c: c[3]))
+    spare = width - sum(w + 2 for _, _, w, _ in chosen)
+    result = []
+    for key, label, w, _ in chosen:
+        grow = max(0, min(spare, GROWS.get(key, w) - w))
+        spare -= grow
+        result.append((key, label, w + grow))
+    return result
+
+
 STATUS_STYLE = {Status.ONLINE: "green", Status.OFFLINE: "red", Status.CONNECTING: "yellow"}
 CELL_CACHE = 2000  # rendered cells kept (a screenful is ~300, with cursor/hover variants)
 ROW_CACHE = 500  # rendered row lines kept
@@ -79,7 +107,7 @@ TEXTUAL_INTERNALS: dict[str, tuple[str, ...]] = {
 }
 
 
-def row_cells(view: DeviceView) -> dict[str, Text]:
+def row_cells(view: DeviceView, tariff: Tariff | None = None) -> dict[str, Text]:
     """The cells of one row, styled: offline devices are dimmed."""
     dim = "dim" if view.status is Status.OFFLINE else ""
     info = view.sysinfo
@@ -87,7 +115,8 @@ def row_cells(view: DeviceView) -> dict[str, Text]:
     power = state.power_w if state and view.online else None
     on = state_text(view)
     marker = {"online": "●", "connecting": "◌"}.get(view.status.value, "○")
-    status_style = "yellow" if view.needs_login else STATUS_STYLE[view.status]
+    rebooting = view.rebooting
+    status_style = "yellow" if view.needs_login or rebooting else STATUS_STYLE[view.status]
     return {
         "status": Text(f"{marker} {status_text(view)}", style=status_style),
         "name": safe_text(view.name, style=f"bold {dim}".strip()),
@@ -97,6 +126,8 @@ def row_cells(view: DeviceView) -> dict[str, Text]:
         "power": Text(format_power(power), style=dim, justify="right"),
         "today": Text(today_kwh_text(view), style=dim, justify="right"),
         "seen": Text(last_seen_text(view), style=dim),
+        "timer": Text(countdown_text(view), style="yellow"),
+        "cost": Text(tariff.money(view.today_cost) if tariff else "", style=dim, justify="right"),
     }
 
 
@@ -105,6 +136,8 @@ class DeviceTable(DataTable[Text]):
 
     BINDINGS = [
         Binding("space", "app.toggle_selected", "Toggle", id="toggle", key_display="space"),
+        Binding("home", "first_row", "First", show=False),
+        Binding("end", "last_row", "Last", show=False),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -114,6 +147,9 @@ class DeviceTable(DataTable[Text]):
                 setattr(self, name, LRUCache(size))
         self._cells: dict[tuple[object, ...], tuple[object, Any]] = {}
         self._lines: dict[tuple[object, ...], tuple[tuple[object, ...], Any]] = {}
+        self.shown: list[tuple[str, str, int]] = fit_columns(120)
+        self.sorted_by = "name"
+        self.tariff: Tariff | None = None
 
     def _render_line_in_row(
         self,
@@ -219,23 +255,44 @@ class DeviceTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for key, label, width in self.shown:
+            arrow = SORT_ARROW.get(key, " ▲") if SORT_COLUMN.get(self.sorted_by) == key else ""
+            self.add_column(label + arrow, key=key, width=width)
+
+    def set_columns(self, columns: list[tuple[str, str, int]], sort: str) -> bool:
+        """Show these columns (sorted one marked in its header); True if that changed."""
+        if columns == self.shown and sort == self.sorted_by:
+            return False
+        self.shown, self.sorted_by = columns, sort
+        self.clear(columns=True)
+        self._add_columns()
+        return True
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
 
     def upsert(self, view: DeviceView) -> None:
         """Add the device's row, or update only the cells that changed."""
-        cells = row_cells(view)
+        cells = row_cells(view, self.tariff)
         if view.key not in self.rows:
-            self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=view.key)
+            self.add_row(*(cells[key] for key, _, _ in self.shown), key=view.key)
             return
         row = self.get_row(view.key)
-        for (column, _, _), old in zip(COLUMNS, row, strict=True):
+        for (column, _, _), old in zip(self.shown, row, strict=True):
             new = cells[column]
             if old.plain != new.plain or old.style != new.style:
                 self.update_cell(view.key, column, new)
 
     def rebuild(self, views: list[DeviceView]) -> None:
-        """Only on sort or filter changes (polls update rows in place); keeps the selection."""
+        """On sort, filter or column changes (polls update rows in place); keeps the selection."""
         selected = self.selected_key()
         self.clear()
         for view in views:

@@ -1,0 +1,81 @@
+"""A plotext chart that draws only when its data, size or theme changed.
+
+``PlotextPlot.render`` rebuilds the whole figure on every repaint (10-40 ms in
+plotext for a few hundred points), and Textual repaints a widget for many reasons
+besides new data. Here the built text is kept under a key the subclass gives
+(``signature``), so a repaint with the same data costs a dictionary look-up.
+
+Only our own labels and numbers reach plotext: its output is parsed as ANSI
+(``Text.from_ansi``), so device text must never be drawn through it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+# Line colours per series as RGB, so plotext and the outlet rows (Rich) draw the same.
+SERIES_COLORS: tuple[tuple[int, int, int], ...] = (
+    (80, 200, 120),  # green
+    (80, 180, 255),  # blue
+    (240, 110, 200),  # pink
+    (250, 200, 60),  # yellow
+    (170, 130, 255),  # violet
+    (255, 120, 80),  # orange
+    (90, 220, 220),  # teal
+    (200, 200, 200),  # grey
+)
+
+
+def rich_color(rgb: tuple[int, int, int]) -> str:
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
+
+
+class CachedPlot(PlotextPlot):
+    """Subclasses implement ``draw`` (plotext calls) and ``signature`` (what it depends on)."""
+
+    DEFAULT_CSS = """
+    CachedPlot { width: 1fr; height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._built: tuple[tuple[object, ...], Text] | None = None
+        self.builds = 0  # how many times plotext ran (tests and the benchmark read it)
+        self.build_seconds = 0.0
+
+    def signature(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def draw(self, width: int, height: int) -> None:
+        """Make the plotext calls for a ``width`` x ``height`` chart (cleared before)."""
+        raise NotImplementedError
+
+    def changed(self) -> None:
+        """The data changed: repaint (the cache key tells whether to build again)."""
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        width, height = self.size.width, self.size.height
+        key = (self.signature(), width, height, self.app.theme, self.theme)
+        if self._built is not None and self._built[0] == key:
+            return self._built[1]
+        if width < 8 or height < 3:
+            text = Text("")
+        else:
+            start = time.perf_counter()
+            plt = self.plt
+            plt.clear_data()
+            plt.clear_figure()
+            plt.theme(self._get_plotext_theme_name(self.app.theme))
+            plt.plotsize(width, height)
+            plt._set_size(width, height)  # as PlotextPlot.render does (plotext issue 5)
+            self.draw(width, height)
+            text = Text.from_ansi(plt.build(), no_wrap=True, end="")
+            self.builds += 1
+            self.build_seconds += time.perf_counter() - start
+        self._built = (key, text)
+        return text

@@ -1,0 +1,102 @@
+"""The detail pane's power chart: watts over time, a W axis from zero and a time axis.
+
+A strip's outlets are overlaid in one chart on one scale (each outlet's colour is
+the colour of its name in the outlet rows), so 2.5 W looks small beside 30 W.
+"""
+
+from __future__ import annotations
+
+from ..chart_data import ChartSeries
+from ..state import WHOLE_DEVICE
+from .cached_plot import SERIES_COLORS, CachedPlot
+
+
+def ago(seconds: float) -> str:
+    """An x tick: ``now``, ``-30s``, ``-5m``, ``-3h``, ``-2d``."""
+    seconds = abs(seconds)
+    if seconds < 1:
+        return "now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            value = seconds / size
+            return (
+                f"-{value:.0f}{unit}"
+                if value >= 10 or value == int(value)
+                else f"-{value:.1f}{unit}"
+            )
+    return f"-{seconds:.0f}s"
+
+
+def series_color(outlet: int) -> tuple[int, int, int]:
+    return SERIES_COLORS[0 if outlet == WHOLE_DEVICE else outlet % len(SERIES_COLORS)]
+
+
+class PowerChart(CachedPlot):
+    """Shows one ``ChartSeries``; ``show`` replaces it, the cache skips unchanged repaints."""
+
+    DEFAULT_CSS = """
+    PowerChart { height: 1fr; min-height: 5; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.chart: ChartSeries | None = None
+        self.note = ""  # why it is empty, drawn as the title
+
+    def show(self, chart: ChartSeries | None, note: str = "") -> None:
+        self.chart, self.note = chart, note
+        self.changed()
+
+    def signature(self) -> tuple[object, ...]:
+        return (self.chart.signature() if self.chart else None, self.note)
+
+    def draw(self, width: int, height: int) -> None:
+        plt = self.plt
+        chart = self.chart
+        span = chart.span if chart else 300.0
+        plt.xlim(-span, 0)
+        step = _time_step(span, width)
+        ticks = [-span + step * i for i in range(int(span // step) + 1)]
+        plt.xticks(ticks, [ago(t) for t in ticks])
+        top = _nice_top(chart.top() if chart else 0.0)
+        plt.ylim(0, top)
+        rows = max(1, min(4, (height - 3) // 2))
+        levels = [top * i / rows for i in range(rows + 1)]
+        plt.yticks(levels, [_watts(v) for v in levels])
+        drawn = False
+        if chart is not None:
+            for outlet, points in sorted(chart.series.items()):
+                if len(points) < 1:
+                    continue
+                xs = [ts - chart.end for ts, _ in points]
+                ys = [watts for _, watts in points]
+                plt.plot(xs, ys, marker="hd", color=series_color(outlet))
+                drawn = True
+        if not drawn:
+            plt.title(self.note or "no readings in this range yet")
+
+
+def _time_step(span: float, width: int) -> float:
+    """Seconds between x ticks: a round step with room for each label (~8 cells)."""
+    most = max(2, width // 9)
+    for step in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 86400):
+        if span / step <= most:
+            return float(step)
+    return 2 * 86400.0
+
+
+def _watts(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:g} kW"
+    return f"{value:g} W"
+
+
+def _nice_top(top: float) -> float:
+    """A round upper bound for the W axis (1, 2, 5 times a power of ten), never below 1 W."""
+    if top <= 1:
+        return 1.0
+    step = 10 ** (len(str(int(top))) - 1)
+    for factor in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if factor * step >= top:
+            return factor * step
+    return 10.0 * step
