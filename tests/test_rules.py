@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from tplink_tui.devices import rules as model
+from tplink_tui.devices import rules_input as typed
 from tplink_tui.devices.client import DeviceClient
 from tplink_tui.devices.rules import AWAY, SCHEDULE, SUNRISE, SUNSET, At, Rule
 from tplink_tui.errors import UsageError
@@ -20,7 +21,7 @@ MONDAY = datetime(2026, 12, 7)
 
 
 def weekly(at: str, action: bool, days: str = "every day", **extra: object) -> Rule:
-    rule = Rule(SCHEDULE, model.parse_at(at), action, days=model.parse_days(days))
+    rule = Rule(SCHEDULE, typed.parse_at(at), action, days=typed.parse_days(days))
     return model.validate(replace(rule, **extra), sun=True)  # type: ignore[arg-type]
 
 
@@ -42,25 +43,25 @@ def weekly(at: str, action: bool, days: str = "every day", **extra: object) -> R
     ],
 )
 def test_days_read_and_said(text: str, words: str) -> None:
-    assert model.days_words(model.parse_days(text)) == words
+    assert model.days_words(typed.parse_days(text)) == words
 
 
 @pytest.mark.parametrize("bad", ["", "mo-xx", "someday", "t"])
 def test_bad_days_are_one_clear_error(bad: str) -> None:
     with pytest.raises(UsageError, match="days"):
-        model.parse_days(bad)
+        typed.parse_days(bad)
 
 
 def test_times_read_and_said() -> None:
-    assert model.parse_at("7:05") == At(0, 425)
-    assert model.parse_at("sunrise") == At(SUNRISE, 0)
-    assert model.parse_at("sunset-30") == At(SUNSET, -30)
-    assert model.parse_at("Sunrise + 1:15") == At(SUNRISE, 75)
+    assert typed.parse_at("7:05") == At(0, 425)
+    assert typed.parse_at("sunrise") == At(SUNRISE, 0)
+    assert typed.parse_at("sunset-30") == At(SUNSET, -30)
+    assert typed.parse_at("Sunrise + 1:15") == At(SUNRISE, 75)
     assert At(SUNSET, -30).words() == "sunset \u221230 min"
     assert At(SUNRISE, 75).words() == "sunrise +1 h 15 min"
     for bad in ("24:00", "7:60", "noon", "sunset+13:00", "7"):
         with pytest.raises(UsageError, match="time"):
-            model.parse_at(bad)
+            typed.parse_at(bad)
 
 
 def test_plain_words_of_whole_rules() -> None:
@@ -121,12 +122,12 @@ def test_find_rule_by_number_id_or_prefix() -> None:
         Rule(SCHEDULE, At(), True, id="ABCD1111"),
         Rule(SCHEDULE, At(), True, id="ABCD2222"),
     ]
-    assert model.find_rule(rules, "2").id == "ABCD2222"
-    assert model.find_rule(rules, "abcd1").id == "ABCD1111"
-    assert model.find_rule(rules, "ABCD2222").id == "ABCD2222"
+    assert typed.find_rule(rules, "2").id == "ABCD2222"
+    assert typed.find_rule(rules, "abcd1").id == "ABCD1111"
+    assert typed.find_rule(rules, "ABCD2222").id == "ABCD2222"
     for ref, message in (("abcd", "fits 2"), ("3", "no rule"), ("zz", "no rule")):
         with pytest.raises(UsageError, match=message):
-            model.find_rule(rules, ref)
+            typed.find_rule(rules, ref)
 
 
 def test_sunrise_and_sunset_minutes() -> None:
@@ -186,7 +187,7 @@ async def test_sunset_rule_and_one_off_rule(simulator: Simulator) -> None:
     sunset = sun_minute(MONDAY.date(), where, rising=False)
     assert sunset is not None
     async with DeviceClient(dev.host, dev.port) as client:
-        rule = Rule(SCHEDULE, At(SUNSET, -10), True, days=model.parse_days("mon"))
+        rule = Rule(SCHEDULE, At(SUNSET, -10), True, days=typed.parse_days("mon"))
         await model.add_rule(client, rule)
         once = Rule(SCHEDULE, At(0, 23 * 60), False, once=MONDAY.date())
         added = await model.add_rule(client, once)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ..devices import rules as model
+from ..devices import rules_input as typed
 from ..devices.client import DeviceClient
 from ..devices.models import OutletInfo
 from ..devices.rules import AWAY, SCHEDULE, Rule
-from ..errors import UsageError
 from .common import (
     OUTLET_HELP,
     add_yes,
@@ -88,8 +87,8 @@ def _description(kind: str) -> str:
 
 
 def _rule_options(parser: argparse.ArgumentParser, kind: str, *, required: bool) -> None:
-    parser.add_argument("--at", required=required, metavar="TIME", help=f"start: {model.AT_HELP}")
-    parser.add_argument("--days", metavar="DAYS", help=f"{model.DAYS_HELP} (default every day)")
+    parser.add_argument("--at", required=required, metavar="TIME", help=f"start: {typed.AT_HELP}")
+    parser.add_argument("--days", metavar="DAYS", help=f"{typed.DAYS_HELP} (default every day)")
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="once, on this date (not weekly)")
     if kind == SCHEDULE:
         parser.add_argument(
@@ -110,32 +109,20 @@ def _rule_options(parser: argparse.ArgumentParser, kind: str, *, required: bool)
 
 def rule_from_args(args: Namespace, kind: str, base: Rule | None = None) -> Rule:
     """The rule the options describe (on top of ``base`` when editing); no I/O."""
-    rule = base or Rule(kind, model.At())
-    changes: dict[str, Any] = {}
-    if args.at is not None:
-        changes["start"] = model.parse_at(args.at)
-    if args.days is not None and args.date is not None:
-        raise UsageError("--days and --date: a rule is weekly or once, not both")
-    if args.days is not None:
-        changes.update(days=model.parse_days(args.days), once=None)
-    if args.date is not None:
-        changes["once"] = model.parse_date(args.date)
-    if kind == SCHEDULE and args.action is not None:
-        changes["action"] = args.action == "on"
-    action = changes.get("action", rule.action)
-    if getattr(args, "no_until", False):
-        changes.update(end=None, end_action=None)
-    elif args.until is not None:
-        changes["end"] = model.parse_at(args.until)
-        if kind == SCHEDULE and args.then is None and rule.end_action is None:
-            changes["end_action"] = None if action is None else not action
-    if kind == SCHEDULE and getattr(args, "then", None) is not None:
-        changes["end_action"] = args.then == "on"
-    if args.name is not None:
-        changes["name"] = args.name
-    if args.disabled or args.enabled:
-        changes["enabled"] = bool(args.enabled)
-    return model.validate(replace(rule, **changes), sun=True)  # the sun: asked later
+    schedule = kind == SCHEDULE
+    rule = typed.change(
+        base or Rule(kind, model.At()),
+        at=args.at,
+        days=args.days,
+        once=args.date,
+        action=None if not schedule or args.action is None else args.action == "on",
+        until=args.until,
+        then=None if not schedule or args.then is None else args.then == "on",
+        drop_end=getattr(args, "no_until", False),
+        name=args.name,
+        enabled=True if args.enabled else False if args.disabled else None,
+    )
+    return model.validate(rule, sun=True)  # whether the device knows the sun: asked later
 
 
 def _rule_dict(rule: Rule, number: int | None = None) -> dict[str, Any]:
@@ -163,7 +150,7 @@ def run_rules(args: Namespace) -> int:
         elif op == "delete-all":
             await model.delete_all(client, kind, spec)
         elif op != "list":
-            rule = model.find_rule(await model.list_rules(client, kind, spec), args.rule)
+            rule = typed.find_rule(await model.list_rules(client, kind, spec), args.rule)
             if op == "edit":
                 done = await model.edit_rule(client, rule_from_args(args, kind, rule), spec)
             elif op in ("enable", "disable"):

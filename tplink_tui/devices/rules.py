@@ -6,14 +6,14 @@ time, 1 sunrise, 2 sunset; -1 none), ``smin`` (minutes after midnight), ``soffse
 (minutes from sunrise/sunset), ``sact`` (1 on, 0 off), the same with ``e`` for an
 end, and ``repeat`` 0 with ``year/month/day`` for a one-off. ``Rule`` reads that
 tolerantly, says it in words ("weekdays 07:30 → on"), and checks a rule before it
-is sent, so a wrong rule is one clear line here rather than ``-3`` from the plug.
+is sent, so a wrong rule is one clear line here rather than ``-3`` from the plug
+(what people type is read in ``rules_input``).
 Fields we do not model are kept and sent back on edit. No Textual, no wire format
 beyond the catalog: the CLI and the dashboard both call the functions at the end.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -34,23 +34,12 @@ OFFSET_LIMIT = 720  # minutes before or after sunrise/sunset
 DEFAULT_FREQUENCY = 5  # away mode: how often the device switches in a window (Kasa's default)
 
 # Sunday first, as the device counts; shown Monday first.
-_DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _SHOWN_ORDER = (1, 2, 3, 4, 5, 6, 0)
 ALL_DAYS = (True,) * 7
 WEEKDAYS = (False, True, True, True, True, True, False)
 WEEKENDS = (True, False, False, False, False, False, True)
-_DAY_WORDS = {
-    "daily": ALL_DAYS,
-    "everyday": ALL_DAYS,
-    "every day": ALL_DAYS,
-    "all": ALL_DAYS,
-    "weekdays": WEEKDAYS,
-    "weekends": WEEKENDS,
-    "weekend": WEEKENDS,
-}
 DASH, MINUS = "\u2013", "\u2212"  # en dash for spans, a true minus for offsets
-DAYS_HELP = "every day, weekdays, weekends, mon-fri, sat,sun, mon wed fri"
-AT_HELP = "HH:MM, sunrise, sunset, sunset-30, sunrise+1:15"
 
 
 @dataclass(frozen=True)
@@ -59,6 +48,13 @@ class At:
 
     basis: int = CLOCK
     minutes: int = 0
+
+    def entry(self) -> str:
+        """What one would type for it: ``07:30``, ``sunset-15``, ``sunrise+75``."""
+        if self.basis == CLOCK:
+            return self.words()
+        sun = "sunrise" if self.basis == SUNRISE else "sunset"
+        return f"{sun}{self.minutes:+d}" if self.minutes else sun
 
     def words(self) -> str:
         if self.basis == CLOCK:
@@ -164,78 +160,7 @@ def days_words(days: tuple[bool, ...]) -> str:
 
 
 def _short(index: int) -> str:
-    return _DAY_NAMES[index][:3].capitalize()
-
-
-# -- reading what the user typed -------------------------------------------------------
-
-
-def parse_days(text: str) -> tuple[bool, ...]:
-    """``mon-fri``, ``weekdays``, ``sat,sun``, ``mon wed fri``, ``fri-mon`` (wraps)."""
-    cleaned = " ".join(text.casefold().split())
-    if cleaned in _DAY_WORDS:
-        return _DAY_WORDS[cleaned]
-    chosen = [False] * 7
-    parts = [p for p in re.split(r"[,\s]+", cleaned) if p]
-    if not parts:
-        raise UsageError(f"days: nothing given (for example {DAYS_HELP})")
-    for part in parts:
-        if part in _DAY_WORDS:
-            for i, on in enumerate(_DAY_WORDS[part]):
-                chosen[i] = chosen[i] or on
-            continue
-        first, _, last = part.partition("-")
-        start = _day(first)
-        end = _day(last) if last else start
-        i = start
-        while True:
-            chosen[i] = True
-            if i == end:
-                break
-            i = (i + 1) % 7
-    return tuple(chosen)
-
-
-def _day(word: str) -> int:
-    if len(word) >= 2:
-        found = [i for i, name in enumerate(_DAY_NAMES) if name.startswith(word)]
-        if len(found) == 1:
-            return found[0]
-    raise UsageError(f"days: {word!r} is not a day (for example {DAYS_HELP})")
-
-
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-_SUN = re.compile(r"(sunrise|sunset)\s*(?:([+-])\s*(\d{1,3})(?::(\d{2}))?)?")
-
-
-def parse_at(text: str) -> At:
-    """``07:30``; ``sunrise``; ``sunset-30`` (minutes); ``sunrise+1:15``."""
-    cleaned = text.strip().casefold().replace(MINUS, "-")
-    clock = _CLOCK.fullmatch(cleaned)
-    if clock:
-        hour, minute = int(clock.group(1)), int(clock.group(2))
-        if hour > 23 or minute > 59:
-            raise UsageError(f"time {text.strip()!r}: hours go 0-23 and minutes 0-59")
-        return At(CLOCK, hour * 60 + minute)
-    sun = _SUN.fullmatch(cleaned)
-    if sun is None:
-        raise UsageError(f"time {text.strip()!r} not understood (for example {AT_HELP})")
-    basis = SUNRISE if sun.group(1) == "sunrise" else SUNSET
-    offset = 0
-    if sun.group(2):
-        first, second = int(sun.group(3)), sun.group(4)
-        offset = first * 60 + int(second) if second is not None else first
-        offset = -offset if sun.group(2) == "-" else offset
-    if abs(offset) > OFFSET_LIMIT:
-        raise UsageError(f"time {text.strip()!r}: at most 12 h before or after the sun")
-    return At(basis, offset)
-
-
-def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"date {text.strip()!r}: expected YYYY-MM-DD") from None
+    return DAY_NAMES[index][:3].capitalize()
 
 
 def supports_sun(sysinfo: SysInfo | None) -> bool:
@@ -341,23 +266,6 @@ _MODELLED = frozenset(
     {"id", "name", "enable", "wday", "repeat", "year", "month", "day", "stime_opt", "smin"}
     | {"soffset", "sact", "etime_opt", "emin", "eoffset", "eact"}
 )
-
-
-def find_rule(rules: list[Rule], ref: str) -> Rule:
-    """A rule by id, a unique id prefix (4+ characters), or its number in the list (1-based)."""
-    ref = ref.strip()
-    exact = [r for r in rules if r.id == ref]
-    if exact:
-        return exact[0]
-    if ref.isdigit() and len(ref) < 4 and 1 <= int(ref) <= len(rules):
-        return rules[int(ref) - 1]
-    if len(ref) >= 4:
-        found = [r for r in rules if r.id.upper().startswith(ref.upper())]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise UsageError(f"rule {ref!r} fits {len(found)} rules: give more of the id")
-    raise UsageError(f"no rule {ref!r} (give its number in the list, or its id)")
 
 
 # -- the verbs, on one client -------------------------------------------------------------
