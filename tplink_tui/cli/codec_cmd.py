@@ -7,12 +7,10 @@ framed messages back to back are split. On stdin, one payload per line works
 too, which is what ``tshark -T fields -e udp.payload`` prints; TCP segments of one
 framed message on consecutive lines are joined.
 
-Reading pcap files directly is not built in (it needs a parsing dependency and TCP
-reassembly); extract the payloads with tshark, for example::
-
-    tshark -r cap.pcapng -Y 'udp.port==9999' -T fields -e udp.payload | tplink-tui decode
-    tshark -r cap.pcapng -Y 'tcp.port==9999 && tcp.len>0' -T fields -e tcp.payload \\
-        | tplink-tui decode
+A pcap or pcapng capture (a file, or ``-`` for stdin: told apart by its magic
+number) is read whole by ``tplink_tui.capture``: TCP conversations on the device
+ports reassembled, every message decrypted and printed in time order with its
+direction and addresses, discovery datagrams too (``capture_cmd`` below).
 """
 
 from __future__ import annotations
@@ -23,12 +21,16 @@ import binascii
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.highlighter import JSONHighlighter
 from rich.text import Text
 
 from .. import codec, untrusted
+from ..address import parse_address
+from ..capture import CaptureError, decode_capture, is_capture
+from ..capture import text as capture_text
 from ..errors import ProtocolError, UsageError
 from .common import print_json, stderr, stdout
 from .main import EXIT_CODES_HELP, verb
@@ -37,9 +39,9 @@ _HEX_JUNK = re.compile(r"0x|\\x|[\s:,.-]", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-fA-F]*")
 
 EPILOG = (
-    "pcap: not read directly; extract payloads with tshark, e.g.\n"
-    "  tshark -r cap.pcapng -Y 'udp.port==9999' -T fields -e udp.payload"
-    " | tplink-tui decode\n\n" + EXIT_CODES_HELP
+    "captures: tplink-tui decode cap.pcapng [--port P] [--follow HOST] [--json]\n"
+    "  (also '-' for a capture on stdin, e.g. tcpdump -i eth0 -w - port 9999 | ...)\n"
+    "  exit 5 only when no message at all could be decoded\n\n" + EXIT_CODES_HELP
 )
 
 
@@ -49,11 +51,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="decrypt captured payloads (hex or base64) and pretty-print the JSON",
         description="Decrypt payloads given as hex or base64, as an argument or on stdin"
         " (one payload per line works too), with or without the 4-byte length header"
-        " (auto-detected), and pretty-print the JSON.",
+        " (auto-detected), and pretty-print the JSON. A pcap or pcapng capture file"
+        " prints the whole conversation: every message in time order, with direction"
+        " and addresses.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    decode.add_argument("data", nargs="?", metavar="DATA", help="hex or base64; stdin if omitted")
+    decode.add_argument(
+        "data",
+        nargs="?",
+        metavar="DATA|FILE",
+        help="hex or base64, or a pcap/pcapng capture file ('-': stdin); stdin if omitted",
+    )
+    decode.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        metavar="P",
+        help="captures: a device port (repeatable; default 9999; UDP 20002 always)",
+    )
+    decode.add_argument(
+        "--follow", metavar="HOST", help="captures: only this device (host or host:port)"
+    )
     decode.add_argument(
         "--format",
         choices=("auto", "hex", "base64"),
@@ -194,7 +213,12 @@ def decode_messages(text: str, fmt: str = "auto") -> list[tuple[bool, Any]]:
 
 @verb
 def run_decode(args: argparse.Namespace) -> int:
-    messages = decode_messages(_read_input(args.data), args.format)
+    raw, source = _capture_or_text(args.data)
+    if raw is not None:
+        return _print_capture(args, raw)
+    if args.port or args.follow:
+        raise UsageError("--port and --follow are for capture files")
+    messages = decode_messages(source, args.format)
     if args.json or not stdout().is_terminal:
         values = [value for _, value in messages]
         print_json(values[0] if len(values) == 1 else values)
@@ -209,6 +233,88 @@ def run_decode(args: argparse.Namespace) -> int:
         text = Text(untrusted.dumps(value, indent=2))
         JSONHighlighter().highlight(text)
         console.print(text, soft_wrap=True)
+    return 0
+
+
+# -- captures ----------------------------------------------------------------------
+
+_CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")
+
+
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a long hex string is no file name
+        return False
+
+
+def _capture_or_text(data: str | None) -> tuple[bytes | None, str]:
+    """A capture's bytes (file or stdin, told by its magic number), or the text to decode."""
+    if data is not None and data != "-":
+        if not _is_file(data):
+            if data.lower().endswith(_CAPTURE_SUFFIXES):
+                raise UsageError(f"no such capture file: {data}")
+            return None, data
+        try:
+            raw = Path(data).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {data}: {exc.strerror or exc}") from None
+        if not is_capture(raw):
+            raise CaptureError(f"{data}: not a pcap or pcapng capture (and nothing decoded)")
+        return raw, ""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("give the data as an argument or on stdin")
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return None, sys.stdin.read()
+    raw = buffer.read()
+    if is_capture(raw):
+        return raw, ""
+    return None, raw.decode("utf-8", errors="replace")
+
+
+def _follow(text: str | None) -> tuple[str, int | None] | None:
+    if text is None:
+        return None
+    try:
+        host, port = parse_address(text, default_port=0)
+    except ValueError as exc:
+        raise UsageError(f"--follow: {exc}") from None
+    return host, port or None
+
+
+def _print_capture(args: argparse.Namespace, raw: bytes) -> int:
+    """The conversation, in time order; exit 5 only when not one message decoded."""
+    ports = args.port or [9999]
+    for port in ports:
+        if not 0 < port <= 65535:
+            raise UsageError(f"--port {port} is out of range (1-65535)")
+    capture = decode_capture(raw, ports, _follow(args.follow))
+    console = stdout()
+    for event in capture.events:
+        if args.json:
+            sys.stdout.write(untrusted.dumps(event.as_json(), compact=True) + "\n")
+            continue
+        style = "bold green" if event.to_device else "bold cyan"
+        console.print(Text(capture_text.headline(event), style=style), soft_wrap=True)
+        text = Text(capture_text.body(event))
+        if event.error is None:
+            JSONHighlighter().highlight(text)
+        else:
+            text.stylize("red")
+        console.print(text, soft_wrap=True)
+    sys.stdout.flush()
+    summary = capture_text.summary(capture)
+    if args.verbose or not args.json:
+        stderr().print(Text(summary, style="dim"))
+    if capture.decoded == 0:
+        where = "/".join(str(p) for p in ports)
+        if not capture.events:
+            raise CaptureError(
+                f"no TP-Link traffic on port {where} in the capture ({summary});"
+                " --port P for another port"
+            )
+        raise CaptureError(f"not one message could be decoded ({summary})")
     return 0
 
 
