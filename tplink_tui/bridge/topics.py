@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import untrusted
+from ..cli.common import reading_dict
 from ..devices.models import DeviceState, EnergyReading
 from ..monitor import Snapshot, Status
 from .hub import Action, Device
@@ -25,7 +26,10 @@ Messages = dict[str, str]  # topic -> payload
 
 
 def _number(value: float | None) -> str | None:
-    return None if value is None else f"{value:.6g}"
+    """A plain number: no exponent, no float noise (``0.1 + 0.2`` is ``0.3``)."""
+    if value is None:
+        return None
+    return f"{round(value, 6) + 0.0:.6f}".rstrip("0").rstrip(".")
 
 
 def _reading(base: str, reading: EnergyReading | None, out: Messages) -> None:
@@ -45,11 +49,7 @@ def _reading(base: str, reading: EnergyReading | None, out: Messages) -> None:
 def _attributes(current: DeviceState, reading: EnergyReading | None, **more: Any) -> str:
     info = current.sysinfo
     values = {
-        "power_w": None,
-        "voltage_v": None,
-        "current_a": None,
-        "total_kwh": None,
-        **(reading.as_dict() if reading is not None else {}),
+        **reading_dict(reading),
         "model": info.model,
         "alias": info.alias,
         "rssi": info.rssi,
