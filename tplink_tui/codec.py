@@ -17,6 +17,20 @@ from typing import Any
 from . import untrusted
 from .errors import ProtocolError
 
+try:  # a compiled parser, about 3x json's speed; json stays the reference and fallback
+    import orjson
+
+    _fast_loads: Any = orjson.loads
+    _fast_dumps: Any = orjson.dumps
+except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+    _fast_loads = _fast_dumps = None
+
+# orjson reads an integer beyond 64 bits as a float (json: an exact int), so text
+# with a run of 20 digits goes the json way. Digits to "0", all else to " ": then
+# one substring search (a regex is 5x slower).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_NUMBER = b"0" * 20
+
 INITIAL_KEY = 171
 HEADER = struct.Struct(">I")
 HEADER_SIZE = HEADER.size
@@ -77,6 +91,11 @@ def parse_header(header: bytes) -> int:
 
 def encode_request(request: dict[str, Any]) -> bytes:
     """JSON-encode a request compactly, as UTF-8 bytes."""
+    if _fast_dumps is not None:
+        try:
+            return bytes(_fast_dumps(request))
+        except (TypeError, ValueError):  # e.g. a lone surrogate, an int over 64 bits
+            pass
     return json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -86,7 +105,19 @@ def decode_json(plaintext: bytes) -> dict[str, Any]:
     Lone surrogates (``"\\ud800"`` is valid JSON, but no UTF-8) are replaced here,
     so no model, file or screen ever holds one. Valid UTF-8 text cannot contain a
     surrogate, so only a ``\\ud8..`` escape can make one: a bytes search decides.
+
+    orjson parses strict JSON (RFC 8259) only, so whatever it accepts ``json``
+    would read the same; anything else (NaN, integers over 64 bits, lone
+    surrogates, deep nesting, a BOM) goes the ``json`` way below, errors included.
     """
+    if _fast_loads is not None and _LONG_NUMBER not in plaintext.translate(_DIGITS_ONLY):
+        try:
+            fast = _fast_loads(plaintext)
+        except ValueError:
+            pass
+        else:
+            if isinstance(fast, dict):
+                return fast
     try:
         text = plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from .devices.client import DeviceClient
 from .devices.models import DeviceState, SysInfo
@@ -114,9 +115,20 @@ class _Device:
     snapshot: Snapshot
     interval: float | None = None  # per-device override (the highlighted device)
     failures: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    woken: bool = False  # a refresh came while polling: poll again at once
+    waiter: asyncio.Future[None] | None = None  # the wait between polls
+    timer: asyncio.TimerHandle | None = None  # ends that wait
     task: asyncio.Task[None] | None = None
     identity: Identity = field(default_factory=Identity)  # expected at this address
+
+    def wake(self) -> None:
+        """End the wait between polls now (or skip the next one)."""
+        self.woken = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+            if self.timer is not None:
+                self.timer.cancel()
 
 
 @dataclass(slots=True)
@@ -145,6 +157,8 @@ class Monitor:
         self._running = asyncio.Event()
         self._running.set()
         self._started = False
+        self.open_files_note: str | None = None
+        """Set when the open-files limit could not be raised to fit every device."""
 
     # -- configuration ------------------------------------------------------
 
@@ -183,6 +197,7 @@ class Monitor:
         device.identity = identity or Identity()
         self._devices[key] = device
         if self._started:
+            self._fit_open_files()
             device.task = asyncio.create_task(self._poll_forever(device), name=f"poll {key}")
         return client
 
@@ -233,7 +248,7 @@ class Monitor:
         device = self._devices.get(key)
         if device is not None and device.interval != seconds:
             device.interval = seconds
-            device.wake.set()
+            device.wake()
 
     @property
     def paused(self) -> bool:
@@ -250,13 +265,14 @@ class Monitor:
         targets = [self._devices[key]] if key in self._devices else []
         for device in targets if key is not None else self._devices.values():
             device.failures = 0
-            device.wake.set()
+            device.wake()
 
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> None:
         """Start polling; call from inside the running event loop."""
         self._started = True
+        self._fit_open_files()
         for device in self._devices.values():
             if device.task is None:
                 device.task = asyncio.create_task(
@@ -287,16 +303,35 @@ class Monitor:
             return base
         return min(self.max_backoff, max(base, 1.0) * 2 ** (device.failures - 1))
 
+    def _fit_open_files(self) -> None:
+        """One socket per device: lift the soft open-files limit to fit them all."""
+        note = raise_open_files_limit(len(self._devices))
+        if note is not None and note != self.open_files_note:
+            log.warning("%s", note)
+        self.open_files_note = note
+
     async def _poll_forever(self, device: _Device) -> None:
         # Not ``while True``: should a cancellation ever be swallowed below, a stopped
         # or removed device (its task cleared or replaced) still ends its loop.
+        loop = asyncio.get_running_loop()
         while device.task is asyncio.current_task() and self._devices.get(device.key) is device:
-            await self._running.wait()
-            device.wake.clear()
+            if not self._running.is_set():
+                await self._running.wait()
+            device.woken = False
             await self._poll(device)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._delay(device)):  # no task, unlike wait_for
-                    await device.wake.wait()
+            if device.woken:
+                continue
+            # A future ended by a timer: no timeout context, no Event, and no
+            # cancellation at the end of every wait (they cost more than the poll).
+            waiter = device.waiter = loop.create_future()
+            device.timer = loop.call_later(self._delay(device), _finish, waiter)
+            try:
+                await waiter
+            except BaseException:  # stopped or removed: no timer left behind either
+                device.timer.cancel()
+                raise
+            finally:
+                device.waiter = device.timer = None
 
     async def _poll(self, device: _Device) -> Snapshot:
         previous = device.snapshot
@@ -382,3 +417,41 @@ class Monitor:
                 subscription.on_error(exc)
             except Exception:
                 log.exception("on_error of monitor subscriber %r failed", subscription.callback)
+
+
+def _finish(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+OPEN_FILES_HEADROOM = 256
+"""Descriptors kept for everything but device sockets (history, logs, the terminal)."""
+
+
+def raise_open_files_limit(devices: int) -> str | None:
+    """Lift the soft RLIMIT_NOFILE (within the hard one) to fit one socket per device.
+
+    A soft limit of 1024 (or 512) is common and fails half of 1,000 devices with
+    "too many open files". Returns a one-line note when the limit cannot be
+    raised far enough, else None."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows; its limit is not per process
+        return None
+    want = devices + OPEN_FILES_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return None
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft >= want:
+        return None
+    return (
+        f"the open-files limit is {soft} (hard limit {hard}): {devices} devices need about"
+        f" {want}; some will fail with 'too many open files' (raise it with ulimit -n)"
+    )

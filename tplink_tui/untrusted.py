@@ -20,6 +20,11 @@ import math
 import re
 from typing import Any
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a dependency; json alone still works
+    _orjson = None  # type: ignore[assignment]
+
 DEFAULT_LIMIT = 80
 ELLIPSIS = "…"
 LINE_BREAK = "⏎"
@@ -112,7 +117,19 @@ def finite(value: Any) -> Any:
 
 
 def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> str:
-    """Strict JSON (no NaN/Infinity) that is safe to write to a terminal, value unchanged."""
+    """Strict JSON (no NaN/Infinity) that is safe to write to a terminal, value unchanged.
+
+    Compact output (``watch --json``, a line per reading) goes through orjson when
+    it can: it writes NaN and infinities as null itself, and refuses what json
+    would write differently (integers over 64 bits, lone surrogates, non-string
+    keys), which then takes the json way."""
+    if compact and indent is None and _orjson is not None:
+        try:
+            text = _orjson.dumps(value).decode()
+        except TypeError:
+            pass
+        else:
+            return _escape_unsafe(text)
     separators = (",", ":") if compact else None
     try:
         text = json.dumps(
@@ -122,6 +139,10 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
         text = json.dumps(
             finite(value), ensure_ascii=False, indent=indent, separators=separators, allow_nan=False
         )
+    return _escape_unsafe(text)
+
+
+def _escape_unsafe(text: str) -> str:
     if _JSON_UNSAFE.search(text) is not None:
         text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text

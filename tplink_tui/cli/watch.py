@@ -149,6 +149,8 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
             credentials=target.credentials,
         )
     monitor.start()
+    if monitor.open_files_note:
+        print(f"tplink-tui: warning: {monitor.open_files_note}", file=sys.stderr)
     try:
         await done.wait()
     finally:
