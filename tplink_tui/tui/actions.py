@@ -1,4 +1,5 @@
-"""The dialogs behind the device keys: LED, rename, add, discover, remove, reboot, timer, energy.
+"""The dialogs behind the device keys: LED, rename, add, discover, remove, reboot, timer,
+energy, rules (schedule and away mode).
 
 Each asks what it needs in a modal screen and hands the answer to the controller,
 which talks to the device and the config in the background: the UI never waits
@@ -7,10 +8,12 @@ on a plug or on the config lock, and a failure becomes a notification.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..address import parse_address
+from ..devices.rules import supports_sun
 from ..discovery import NEW_PROTOCOL_PORT, NewDevice
 from ..store.config import SavedDevice
 from ..transports import Credentials
@@ -20,6 +23,7 @@ from .screens.credentials import CredentialsScreen
 from .screens.discover import DiscoverScreen, Found
 from .screens.energy import EnergyScreen, device_stats
 from .screens.prompt import PromptScreen
+from .screens.rules import RulesScreen
 from .screens.traffic import TrafficScreen
 from .state import WHOLE_DEVICE
 
@@ -43,6 +47,7 @@ class DeviceDialogs:
             "energy",
             "traffic",
             "login",
+            "rules",
         )
     )
 
@@ -254,7 +259,29 @@ class DeviceDialogs:
                 label = f"{'on' if on else 'off'} in {minutes:g} min"
                 run(view, label, lambda: client.set_countdown(minutes, on, outlet))
 
-        self.app.push_screen(CountdownScreen(target, bool(on_now)), answered)
+        def running() -> Awaitable[list[dict[str, Any]]]:
+            return client.rules("count_down", outlet)
+
+        self.app.push_screen(CountdownScreen(target, bool(on_now), running), answered)
+
+    def rules(self) -> None:
+        """The schedule and away-mode rules of the device, or of the focused outlet."""
+        view = self.app.selected_view()
+        if view is None:
+            return
+        info = view.sysinfo
+        if info is None:
+            self.app.notify(f"{view.name} has not been reached yet: its rules cannot be read")
+            return
+        outlet = self.app.focused_outlet()
+        outlet = None if outlet in (None, WHOLE_DEVICE) or not info.children else outlet
+        if outlet is not None and outlet < len(info.children):
+            target = f"{view.name} · outlet {outlet} {info.children[outlet].alias}"
+        else:
+            every = f" · all {len(info.children)} outlets" if info.is_strip else ""
+            target = f"{view.name}{every}"
+        client = self.controller.monitor.client(view.key)
+        self.app.push_screen(RulesScreen(target, client, outlet, sun=supports_sun(info)))
 
     def energy(self) -> None:
         view = self.app.selected_view()
