@@ -34,6 +34,7 @@ from ..simulator.newer import (
     NewerSimulator,
 )
 from ..simulator.profiles import get_profile
+from ..simulator.tddp import TddpConfig
 from . import simulate_newer as newer
 from .main import verb
 
@@ -110,6 +111,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=TEST_PASSWORD,
         metavar="P",
         help=f"password of the newer models (default {TEST_PASSWORD})",
+    )
+    parser.add_argument(
+        "--tddp",
+        action="store_true",
+        help="each device also answers TDDP (debug protocol) on a UDP port of its own,"
+        " printed as tddp_port",
+    )
+    parser.add_argument("--tddp-user", default="admin", metavar="U", help="TDDP user (admin)")
+    parser.add_argument(
+        "--tddp-password", default="admin", metavar="P", help="TDDP password (admin)"
     )
 
 
@@ -259,6 +270,7 @@ async def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         discovery_port=discovery,
         klap_port=args.klap_port if needs_klap else None,
+        tddp=TddpConfig(args.tddp_user, args.tddp_password) if args.tddp else None,
     )
     newer_sim = NewerSimulator(args.host) if (new or demo_new) else None
     stop = asyncio.Event()
@@ -307,6 +319,8 @@ async def _serve(args: argparse.Namespace) -> int:
                 line["discovery_port"] = newer_sim.discovery_port if newer_sim else None
             else:
                 line = describe(device)
+                if (tddp_port := sim.tddp_port(device)) is not None:
+                    line["tddp_port"] = tddp_port
             print(json.dumps(line))
         print(json.dumps({"ready": True}), flush=True)
         where = _discovery(sim)

@@ -26,6 +26,7 @@ from .device import SimulatedDevice
 from .faults import Faults
 from .profiles import get_profile
 from .server import DeviceServer, _Datagrams, is_loopback, udp_socket
+from .tddp import TddpConfig, serve_tddp
 
 LOOPBACK_BROADCAST = "127.255.255.255"
 _FANOUT_BATCH = 1  # replies per loop turn: a receiver in the same loop reads one per turn
@@ -58,8 +59,12 @@ class Simulator:
         discovery_port: int | None = 0,
         klap_port: int | None = 0,
         broadcast: str = LOOPBACK_BROADCAST,
+        tddp: TddpConfig | None = None,
     ) -> None:
+        """``tddp``: every device also answers TDDP on a UDP port of its own."""
         self.host = host
+        self.tddp = tddp
+        self._tddp: dict[int, tuple[asyncio.DatagramTransport, int]] = {}
         self.seed = seed
         self.broadcast = broadcast
         self.discovery_port = discovery_port
@@ -190,6 +195,8 @@ class Simulator:
         await server.start(udp_port=self.klap_port)
         self.devices.append(device)
         self._servers[id(device)] = server
+        if self.tddp is not None and not profile.klap_only:
+            self._tddp[id(device)] = await serve_tddp(device, self.tddp)
         if not profile.klap_only:
             self._by_port.setdefault(device.port, []).append(server)
             # A wildcard-bound device hears broadcasts on its own port already (and a
@@ -241,6 +248,11 @@ class Simulator:
             devices.append(await self.add(kind, names[i], port=port, **options))
         return devices
 
+    def tddp_port(self, device: SimulatedDevice) -> int | None:
+        """The UDP port where ``device`` answers TDDP (None without ``tddp``)."""
+        entry = self._tddp.get(id(device))
+        return entry[1] if entry else None
+
     def device(self, key: int | str) -> SimulatedDevice:
         """A device by index, alias, device id or host:port."""
         if isinstance(key, int):
@@ -255,6 +267,9 @@ class Simulator:
         if server is None:
             return
         self.devices.remove(device)
+        tddp = self._tddp.pop(id(device), None)
+        if tddp is not None:
+            tddp[0].close()
         peers = self._by_port.get(device.port, [])
         if server in peers:
             peers.remove(server)
@@ -265,6 +280,9 @@ class Simulator:
         for server in list(self._servers.values()):
             await server.close()
         self._servers.clear()
+        for transport, _ in self._tddp.values():
+            transport.close()
+        self._tddp.clear()
         self._by_port.clear()
         self.devices.clear()
         for transport in self._listeners.values():
