@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mosquitto import free_port
+
 from tplink_tui.simulator import SimulatedDevice
 from tplink_tui.store.config import ConfigStore, SavedDevice
 
@@ -136,4 +137,4 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "con
     raise AssertionError(f"{what} not met within {timeout} s (last: {last!r})")
 
 
-__all__ = ["BridgeProcess", "eventually", "free_port", "call", "save_devices", "signal"]
+__all__ = ["BridgeProcess", "call", "eventually", "free_port", "save_devices", "signal"]

@@ -110,8 +110,9 @@ class Broker:
         return f"mqtt://{user}{self.host}:{self.port}/{prefix}"
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+@pytest.fixture(name="mosquitto")
+def mosquitto_fixture(tmp_path: Path) -> Iterator[Broker]:
+    """A started broker (import ``mosquitto_fixture`` to use ``mosquitto`` in a test)."""
     folder = tmp_path / "broker"
     folder.mkdir()
     broker = Broker(folder)

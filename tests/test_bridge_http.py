@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import signal
 import time
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from bridge_helpers import BridgeProcess, call, eventually, save_devices
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge_helpers import BridgeProcess, call, eventually, save_devices
 from tplink_tui.simulator import ThreadedSimulator
 
 

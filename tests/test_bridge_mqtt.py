@@ -14,7 +14,7 @@ from typing import Any
 import aiomqtt
 import pytest
 from bridge_helpers import BridgeProcess, eventually, save_devices
-from mosquitto import Broker, mosquitto  # noqa: F401  (the fixture)
+from mosquitto import Broker, mosquitto_fixture  # noqa: F401  (the fixture)
 
 from tplink_tui.simulator import ThreadedSimulator
 
@@ -41,7 +41,9 @@ def home(tmp_path: Path) -> Iterator[Home]:
         yield Home(sim, tmp_path)
 
 
-def start_bridge(home: Home, url: str, *more: str, env: dict[str, str] | None = None) -> BridgeProcess:
+def start_bridge(
+    home: Home, url: str, *more: str, env: dict[str, str] | None = None
+) -> BridgeProcess:
     return BridgeProcess(
         home.folder, "--mqtt", url, "--interval", "0.3", *more, http=False, env=env
     ).wait_ready()
@@ -192,7 +194,10 @@ async def test_home_assistant_discovery(home: Home, mosquitto: Broker) -> None:
     energy = configs[f"homeassistant/sensor/{fridge}/relay_energy/config"]
     assert (energy["device_class"], energy["state_class"]) == ("energy", "total_increasing")
     assert energy["unit_of_measurement"] == "kWh"
-    assert configs[f"homeassistant/switch/{fridge}/relay/config"]["device"]["suggested_area"] == "Kitchen"
+    assert (
+        configs[f"homeassistant/switch/{fridge}/relay/config"]["device"]["suggested_area"]
+        == "Kitchen"
+    )
     outlet = configs[f"homeassistant/switch/{node}/outlet3/config"]
     assert outlet["command_topic"] == f"{PREFIX}/desk/3/set"
     assert outlet["name"] == home.desk.outlets[3].alias
@@ -227,7 +232,7 @@ async def test_credentials_stay_out_of_logs_and_topics(home: Home, tmp_path: Pat
     try:
         url = f"mqtt://bridge@{broker.host}:{broker.port}/{PREFIX}"
         bridge = start_bridge(home, url, env={"TPLINK_TUI_MQTT_PASSWORD": "s3cret-pass"})
-        login = {"username": "bridge", "password": "s3cret-pass"}
+        login: dict[str, Any] = {"username": "bridge", "password": "s3cret-pass"}
         try:
             seen = await collect(broker, has(f"{PREFIX}/desk/5/attributes"), **login)
         finally:

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from bridge_helpers import BridgeProcess, eventually, save_devices
@@ -71,7 +72,7 @@ def test_clicking_a_toggle_switches_the_simulated_device(browser: object, tmp_pa
         try:
             browser.get(bridge.url + "/")
 
-            def button(device: str, outlet: str = "") -> object:
+            def button(device: str, outlet: str = "") -> Any:
                 css = f'button[data-device="{device}"][data-outlet="{outlet}"]'
                 try:
                     found = browser.find_elements(By.CSS_SELECTOR, css)
@@ -101,7 +102,7 @@ def test_clicking_a_toggle_switches_the_simulated_device(browser: object, tmp_pa
             assert names == ["Lamp", "Desk"]
             errors = [
                 entry
-                for entry in browser.get_log("browser")
+                for entry in cast(Any, browser).get_log("browser")
                 if entry.get("level") == "SEVERE" and "favicon" not in entry.get("message", "")
             ]
             assert not errors, errors  # no CSP violation, no script error

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -21,6 +21,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from ..devices.models import DeviceState, EnergyReading
 from ..monitor import Status
@@ -138,6 +139,35 @@ def _outlets(
         _reading(gauges, energy, labels, state.outlet_energy.get(outlet.index))
 
 
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The text format, byte for byte what ``generate_latest`` writes for these metrics
+    (a test holds it to that), at a fraction of its cost: each label set is escaped
+    once per scrape, not once per sample. Our names are plain ASCII and we emit no
+    ``_created`` samples, which is what lets the library's general path be skipped."""
+    out: list[str] = []
+    labels_text: dict[tuple[tuple[str, str], ...], str] = {}
+    for metric in registry.collect():
+        name, kind = metric.name, metric.type
+        if kind == "counter":
+            name += "_total"
+        elif kind == "info":
+            name, kind = name + "_info", "gauge"
+        doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
+        for sample in metric.samples:
+            key = tuple(sample.labels.items())
+            text = labels_text.get(key)
+            if text is None:
+                pairs = sorted(key)
+                text = labels_text[key] = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
+            out.append(f"{sample.name}{{{text}}} {floatToGoString(sample.value)}\n")
+    return "".join(out).encode("utf-8")
+
+
 def registry_for(hub: Hub) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(hub))
@@ -148,7 +178,7 @@ METRICS = web.AppKey("metrics", CollectorRegistry)
 
 
 async def scrape(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS])
+    body = render(request.app[METRICS])
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

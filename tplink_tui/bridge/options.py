@@ -71,7 +71,7 @@ class MqttOptions:
 def parse_mqtt_url(text: str, discovery_prefix: str = "homeassistant") -> MqttOptions:
     """``mqtt[s]://[user[:pass]@]host[:port][/prefix]``; UsageError otherwise."""
     url = urllib.parse.urlsplit(text.strip())
-    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname or url.query or "#" in text:
         raise UsageError("--mqtt expects mqtt://[user:pass@]host[:port][/prefix]")
     try:
         port = url.port or (8883 if url.scheme == "mqtts" else 1883)
