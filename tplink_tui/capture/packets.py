@@ -146,6 +146,21 @@ def _packet(index: int, ts: float, ip: Any) -> Packet | None:
     )
 
 
+def _pcap_cut_short(data: bytes) -> bool:
+    """Whether a classic pcap's last record holds fewer bytes than its header says.
+
+    (dpkt hands such a record over as it is; pcapng's reader raises instead.)
+    """
+    if data[:4] not in PCAP_MAGICS:
+        return False
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    at = 24
+    while at + 16 <= len(data):
+        (caplen,) = struct.unpack_from(order + "I", data, at + 8)
+        at += 16 + caplen
+    return at != len(data)
+
+
 def read_packets(data: bytes) -> Packets:
     """Every TCP and UDP packet in a pcap/pcapng capture held in ``data``."""
     reader = _reader(data)
@@ -168,4 +183,6 @@ def read_packets(data: bytes) -> Packets:
             continue  # a frame too short for its own headers: nothing of ours in it
         if packet is not None:
             result.packets.append(packet)
+    if result.truncated is None and _pcap_cut_short(data):
+        result.truncated = f"the capture ends inside its packet {result.frames}"
     return result
