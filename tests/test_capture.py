@@ -167,7 +167,7 @@ async def test_reply_split_over_many_segments(
     assert "incomplete message" in events[-1]["undecodable"]
     code, out, err = cli(capsys, "decode", str(cut), "--port", str(port))
     assert code == 0 and "undecodable: incomplete message" in out
-    assert "the capture ends inside its packet" in err.splitlines()[-1]
+    assert "the capture ends inside" in err.splitlines()[-1]
     # Cut inside the header of the record carrying the reply's last piece: the same,
     # and the summary says where reading stopped.
     cut.write_bytes(whole[: record_offsets(whole)[last_data_record(whole)] + 8])
