@@ -217,8 +217,8 @@ def _int(raw: dict[str, Any], key: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def _at(raw: dict[str, Any], prefix: str) -> At | None:
-    basis = _int(raw, f"{prefix}time_opt", CLOCK if prefix == "s" else -1)
+def _at(raw: dict[str, Any], prefix: str, missing: int = CLOCK) -> At | None:
+    basis = _int(raw, f"{prefix}time_opt", missing)
     if basis in (SUNRISE, SUNSET):
         return At(basis, _int(raw, f"{prefix}offset", 0))
     if basis == CLOCK:
@@ -239,7 +239,7 @@ def parse_rule(kind: str, raw: dict[str, Any]) -> Rule:
         except (KeyError, TypeError, ValueError, OverflowError):
             once = None
     start = _at(raw, "s") or At()
-    end = _at(raw, "e")
+    end = _at(raw, "e", CLOCK if kind == AWAY else -1)  # a window always has an end
     action = end_action = None
     if kind == SCHEDULE:
         action = {1: True, 0: False}.get(_int(raw, "sact", -1))

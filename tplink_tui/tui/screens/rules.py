@@ -34,10 +34,12 @@ class RulesScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back", id="rules.back"),
         Binding("a", "add", "Add", id="rules.add"),
         Binding("e", "edit", "Edit", id="rules.edit"),
-        Binding("space", "pause", "Pause/resume", id="rules.toggle"),
+        Binding("space", "pause", "Pause", id="rules.toggle"),
         Binding("x,delete", "delete", "Delete", id="rules.delete", key_display="x"),
-        Binding("D", "delete_all", "Delete all", id="rules.delete_all", key_display="D"),
-        Binding("w", "switch", "Schedule/away", id="rules.switch"),
+        Binding(
+            "D", "delete_all", "Delete all", id="rules.delete_all", key_display="D", show=False
+        ),
+        Binding("w", "switch", "Away/schedule", id="rules.switch"),
         Binding("r", "reload", "Reload", id="rules.reload", show=False),
     ]
     DEFAULT_CSS = """
@@ -109,7 +111,8 @@ class RulesScreen(Screen[None]):
         if done:
             self._status(done)
         elif count:
-            self._status(f"{count} {NOUN[self.kind] if count > 1 else NOUN[self.kind][:-1]}")
+            noun = NOUN[self.kind] if count > 1 else NOUN[self.kind][:-1]
+            self._status(f"{count} {noun} · space pauses or resumes one · D deletes all")
         else:
             self._status(f"No {NOUN[self.kind]} yet: press a to add one")
         self.loaded = True

@@ -27,11 +27,15 @@ class RuleEditScreen(ModalScreen[Rule | None]):
         width: 72; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
-    RuleEditScreen Horizontal { height: auto; }
-    RuleEditScreen .field { width: 1fr; height: auto; }
+    RuleEditScreen Horizontal { height: auto; margin-top: 1; }
+    RuleEditScreen .field { width: 1fr; height: auto; margin-right: 2; }
     RuleEditScreen Label.caption { color: $text-muted; }
-    RuleEditScreen #rule-error { color: $error; }
-    RuleEditScreen RadioSet { width: 1fr; }
+    RuleEditScreen Input { background: $boost; }
+    RuleEditScreen Input:focus { background: $surface-lighten-2; }
+    RuleEditScreen #rule-error { color: $error; margin-top: 1; }
+    RuleEditScreen RadioSet { layout: horizontal; width: 1fr; margin-top: 1; }
+    RuleEditScreen RadioSet > RadioButton { width: auto; margin-right: 2; }
+    RuleEditScreen #rule-enabled { margin-top: 1; width: auto; }
     RuleEditScreen #rule-buttons { align-horizontal: right; }
     RuleEditScreen Button { margin-left: 1; }
     """
@@ -49,39 +53,40 @@ class RuleEditScreen(ModalScreen[Rule | None]):
         rule, schedule = self.rule, self.kind == SCHEDULE
         what = "schedule rule" if schedule else "away-mode window"
         verb = "Change the" if rule.id else "New"
-        at_hint = "07:30, sunset-15, sunrise+30" if self.sun else "07:30 (no location: no sun)"
+        at_hint = "e.g. 07:30, sunset-15" if self.sun else "e.g. 07:30 (no location: no sun)"
         with VerticalScroll():
             yield Label(safe_text(f"{verb} {what} for {self.target}", limit=200))
             with Horizontal():
                 with Vertical(classes="field"):
                     yield Label("At" if schedule else "From", classes="caption")
-                    yield Input(rule.start.entry(), placeholder=at_hint, id="rule-at")
+                    yield Input(rule.start.entry(), placeholder=at_hint, id="rule-at", compact=True)
                 with Vertical(classes="field"):
                     yield Label("Until (optional)" if schedule else "Until", classes="caption")
                     until = rule.end.entry() if rule.end else ""
-                    yield Input(until, placeholder="23:00", id="rule-until")
+                    yield Input(until, placeholder="e.g. 23:00", id="rule-until", compact=True)
             with Horizontal():
                 with Vertical(classes="field"):
                     yield Label("Days", classes="caption")
                     days = "" if rule.once else days_words(rule.days)
-                    yield Input(days, placeholder="every day, mon-fri, sat,sun", id="rule-days")
+                    hint = "e.g. every day, mon-fri, sat,sun"
+                    yield Input(days, placeholder=hint, id="rule-days", compact=True)
                 with Vertical(classes="field"):
                     yield Label("Or once, on (YYYY-MM-DD)", classes="caption")
                     once = rule.once.isoformat() if rule.once else ""
-                    yield Input(once, placeholder="2026-12-24", id="rule-date")
+                    yield Input(once, placeholder="empty: weekly", id="rule-date", compact=True)
             if schedule:
-                with RadioSet(id="rule-action"):
+                with RadioSet(id="rule-action", compact=True):
                     yield RadioButton("Switch on", value=rule.action is not False, id="act-on")
                     yield RadioButton("Switch off", value=rule.action is False, id="act-off")
             with Horizontal():
                 with Vertical(classes="field"):
                     yield Label("Name (optional)", classes="caption")
-                    yield Input(rule.name, id="rule-name", max_length=NAME_LIMIT)
-                yield Checkbox("Enabled", rule.enabled, id="rule-enabled")
+                    yield Input(rule.name, id="rule-name", max_length=NAME_LIMIT, compact=True)
+                yield Checkbox("Enabled", rule.enabled, id="rule-enabled", compact=True)
             yield Label("", id="rule-error")
             with Horizontal(id="rule-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#rule-at", Input).focus()
