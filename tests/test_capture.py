@@ -9,9 +9,11 @@ against what the client itself logged (``transport``'s traffic listeners).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from tplink_tui import transport
 from tplink_tui.capture import decode_capture
 from tplink_tui.devices.client import DeviceClient
 from tplink_tui.discovery import discover
+from tplink_tui.errors import TplinkError
 from tplink_tui.simulator import Simulator
 
 Logged = list[tuple[str, str, int, Any]]
@@ -330,3 +333,27 @@ async def test_nothing_decodes_is_exit_5(
     assert out.count("undecodable: ") == 2 and "does not decrypt to JSON" in out
     assert "not one message could be decoded" in err.splitlines()[-1]
     assert decode_capture(path.read_bytes(), [port]).decoded == 0
+
+
+async def test_mangled_captures_never_crash(
+    simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Random damage to a real capture: decoded as far as it goes, or one error (exit 5)."""
+    relay, _ = await relayed_session(simulator)
+    path = tmp_path / "good.pcapng"
+    write_capture(relay, path, size=200, pcapng=True)
+    good = path.read_bytes()
+    rng = random.Random(16)
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 12)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.8:
+                data[at] = rng.randrange(256)
+            elif at > 40:
+                del data[at:]
+        with contextlib.suppress(TplinkError):
+            decode_capture(bytes(data), [relay.port])
+    path.write_bytes(bytes(data))
+    code, _, err = cli(capsys, "decode", str(path), "--port", str(relay.port))
+    assert code in (0, 5) and "Traceback" not in err
