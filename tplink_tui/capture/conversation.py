@@ -128,9 +128,9 @@ def _udp_events(packets: list[Packet], ports: Collection[int]) -> list[Event]:
             askers.add((packet.src, packet.sport))
         elif not is_reply and packet.sport not in udp_ports:
             continue
-        if packet.missing:
-            value, error = None, f"datagram cut short by the capture ({packet.missing} bytes lost)"
-        else:
+        value: Any = None
+        error: str | None = f"datagram cut short by the capture ({packet.missing} bytes lost)"
+        if not packet.missing:
             value, error = datagram_message(packet.payload)
         src, dst = (packet.src, packet.sport), (packet.dst, packet.dport)
         events.append(Event(packet.time, packet.index, "udp", src, dst, to_device, value, error))
