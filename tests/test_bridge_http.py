@@ -375,3 +375,71 @@ def test_log_lines_and_clean_exit_on_sigint(house: House, tmp_path: Path) -> Non
     assert any("HTTP on http://127.0.0.1:" in line for line in lines)
     assert lines[-1].endswith("tplink-tui bridge: stopped")
     assert len(lines) <= 5, lines
+
+
+def test_token_guards_every_route_but_open_metrics(house: House, tmp_path: Path) -> None:
+    save_devices(tmp_path / "devices.json", [("Lamp", house.lamp, "")])
+    env = {"TPLINK_TUI_TOKEN": "s3cret-token"}
+    bridge = BridgeProcess(tmp_path, "--metrics-open", env=env).wait_ready()
+    try:
+        url, good = bridge.url, {"Authorization": "Bearer s3cret-token"}
+        for method, path in (
+            ("GET", "/api/devices"),
+            ("GET", "/"),
+            ("POST", "/api/devices/Lamp/on"),
+            ("POST", "/"),
+            ("GET", "/api/openapi.json"),
+        ):
+            status, _, data = call(url, method, path)
+            assert (status, data["code"]) == (401, "unauthorized"), path
+            wrong = {"Authorization": "Bearer s3cret-tokem"}
+            assert call(url, method, path, headers=wrong)[0] == 401, path
+        assert call(url, "GET", "/api/devices", headers=good)[0] == 200
+        assert call(url, "GET", "/?token=s3cret-token")[0] == 200  # the page's own address
+        house.sim.call(house.lamp.set_relay, False)
+        assert call(url, "POST", "/api/devices/Lamp/on", headers=good)[0] == 200
+        assert house.lamp.relay_on
+        assert call(url, "GET", "/metrics")[0] == 200  # --metrics-open
+    finally:
+        assert bridge.stop() == 0
+    assert "s3cret" not in bridge.stderr()
+    closed = BridgeProcess(tmp_path, "--token", "t0k", "--no-history").wait_ready()
+    try:
+        assert call(closed.url, "GET", "/metrics")[0] == 401
+        assert call(closed.url, "GET", "/metrics?token=t0k")[0] == 200
+        status, _, data = call(
+            closed.url, "GET", "/api/devices/Lamp/history", headers={"Authorization": "Bearer t0k"}
+        )
+        assert (status, data["code"]) == (503, "history_unavailable")
+    finally:
+        closed.stop()
+
+
+def test_devices_subset_and_usage_errors(house: House, tmp_path: Path) -> None:
+    save_devices(
+        tmp_path / "devices.json", [("Lamp", house.lamp, ""), ("Fridge", house.fridge, "")]
+    )
+    bridge = BridgeProcess(tmp_path, "--devices", "lamp").wait_ready()
+    try:
+        names = [d["name"] for d in call(bridge.url, "GET", "/api/devices")[2]["devices"]]
+        assert names == ["Lamp"]
+    finally:
+        bridge.stop()
+    for args in (("--devices", "Nope"), ("--http", "0.0.0.0:8321"), ("--interval", "0")):
+        failed = BridgeProcess(tmp_path, *args, http="--http" not in args)
+        assert failed.process.wait(15) == 2, failed.stderr()
+        lines = failed.stderr().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tplink-tui: error: "), lines
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    failed = BridgeProcess(empty)
+    assert failed.process.wait(15) == 2 and "no saved devices" in failed.stderr()
+
+
+def test_busy_port_is_one_line_exit_2(house: House, tmp_path: Path) -> None:
+    save_devices(tmp_path / "devices.json", [("Lamp", house.lamp, "")])
+    port = house.bridge.port
+    failed = BridgeProcess(tmp_path, "--http", f"127.0.0.1:{port}", http=False)
+    assert failed.process.wait(15) == 2
+    err = failed.stderr()
+    assert "tplink-tui: error: cannot listen on http://127.0.0.1:" in err and "Traceback" not in err

@@ -23,13 +23,15 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             pytest.fail(f"{path} is missing: apt-get install chromium chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -42,11 +44,11 @@ def browser(tmp_path: Path) -> Iterator[object]:
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # resolve no name at all
         f"--user-data-dir={tmp_path / 'profile'}",
     ):
         options.add_argument(flag)
     service = Service(executable_path=CHROMEDRIVER)
-    os.environ["SE_AVOID_STATS"] = "true"  # no Selenium Manager telemetry either
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(20)
     try:

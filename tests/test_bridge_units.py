@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tplink_tui.bridge.hub import Hub, slug
-from tplink_tui.bridge.metrics import registry_for, render
+from tplink_tui.bridge.metrics import MetricsText, registry_for
 from tplink_tui.bridge.options import parse_http, parse_mqtt_url
 from tplink_tui.bridge.rest import parse_duration
 from tplink_tui.bridge.topics import _number, device_messages, parse_command, parse_set
@@ -82,9 +82,11 @@ def _hub() -> Hub:
 
 
 def test_fast_metrics_text_is_byte_for_byte_the_librarys() -> None:
-    registry = registry_for(_hub())
-    ours = render(registry)
-    assert ours == generate_latest(registry)
+    hub = _hub()
+    text = MetricsText(hub)
+    ours = text.render()
+    assert ours == generate_latest(registry_for(hub))
+    assert text.render() == ours  # from the per-device cache
     families = {f.name: f for f in text_string_to_metric_families(ours.decode())}
     up = {s.labels["device"]: s.value for s in families["tplink_device_up"].samples}
     assert up == {"Fridge": 1, HOSTILE: 1, "Strip": 1, "Gone": 0}

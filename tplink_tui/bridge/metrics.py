@@ -4,186 +4,192 @@ One prefix (``tplink_``), units in the names, ``_total`` on the counter. Every
 series has the labels ``device`` (the saved name), ``outlet`` (a strip outlet's
 0-based index, "" for the whole device), ``room`` and ``model``. An offline device
 keeps only ``tplink_device_up 0``: a stale reading is not exported as a fresh one.
-Label values from the device pass ``untrusted.display`` (no control characters);
-the library escapes quotes and backslashes.
+Label values from the device pass ``untrusted.display`` (no control characters).
+
+``device_samples`` is the one definition of what a device exports. Two writers use
+it: ``SnapshotCollector``, a prometheus-client collector (``generate_latest`` of a
+registry holding it is the reference text), and ``MetricsText``, which serves
+``/metrics``: the same bytes (a test holds the two equal), with each device's lines
+kept until its next poll, so a scrape re-renders only the devices polled since the
+last one instead of every sample through the library's general path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    InfoMetricFamily,
-    Metric,
-)
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from ..devices.models import DeviceState, EnergyReading
-from ..monitor import Status
+from ..devices.models import EnergyReading
+from ..monitor import Snapshot, Status
 from ..untrusted import display
 from .app import HUB
-from .hub import Hub
+from .hub import Device, Hub
 
-LABELS = ("device", "outlet", "room", "model")
-_GAUGES = {
-    "power_watts": "Power drawn now (W).",
-    "voltage_volts": "Mains voltage (V).",
-    "current_amperes": "Current drawn now (A).",
-    "relay_on": "1 when the relay (or outlet) is on.",
-    "device_up": "1 when the device answered its last poll.",
-    "rssi_dbm": "Wi-Fi signal strength (dBm).",
-    "on_seconds": "Seconds since the relay (or outlet) was switched on.",
-}
+# (family, type, help), in the order they are written.
+FAMILIES = (
+    ("tplink_power_watts", "gauge", "Power drawn now (W)."),
+    ("tplink_voltage_volts", "gauge", "Mains voltage (V)."),
+    ("tplink_current_amperes", "gauge", "Current drawn now (A)."),
+    ("tplink_relay_on", "gauge", "1 when the relay (or outlet) is on."),
+    ("tplink_device_up", "gauge", "1 when the device answered its last poll."),
+    ("tplink_rssi_dbm", "gauge", "Wi-Fi signal strength (dBm)."),
+    ("tplink_on_seconds", "gauge", "Seconds since the relay (or outlet) was switched on."),
+    (
+        "tplink_energy_kilowatt_hours",
+        "counter",
+        "Energy counted by the device since its reset (kWh).",
+    ),
+    ("tplink_device", "info", "Model, MAC and firmware."),
+    ("tplink_outlet", "info", "A strip outlet's id and name."),
+)
+_SUFFIX = {"counter": "_total", "info": "_info", "gauge": ""}
+Labels = dict[str, str]
+Sample = tuple[str, Labels, float]  # (family, labels, value)
 
 
 def _text(value: object) -> str:
     return display(value, 100)
 
 
+def _reading(out: list[Sample], labels: Labels, reading: EnergyReading | None) -> None:
+    if reading is None:
+        return
+    for family, value in (
+        ("tplink_power_watts", reading.power_w),
+        ("tplink_voltage_volts", reading.voltage_v),
+        ("tplink_current_amperes", reading.current_a),
+        ("tplink_energy_kilowatt_hours", reading.total_kwh),
+    ):
+        if value is not None:
+            out.append((family, labels, round(value, 6)))  # no float noise
+
+
+def device_samples(device: Device, snap: Snapshot) -> list[Sample]:
+    """Everything one device exports, from its latest snapshot."""
+    state = snap.state
+    name, room = device.saved.name, device.saved.room
+    model = _text(state.sysinfo.model) if state is not None else ""
+    whole = {"device": name, "outlet": "", "room": room, "model": model}
+    up = snap.status is Status.ONLINE
+    out: list[Sample] = [("tplink_device_up", whole, 1.0 if up else 0.0)]
+    if not up or state is None:
+        return out
+    info = state.sysinfo
+    identity = {
+        "device": name,
+        "room": room,
+        "model": model,
+        "mac": _text(info.mac),
+        "firmware": _text(info.sw_ver),
+        "hardware": _text(info.hw_ver),
+        "alias": _text(info.alias),
+    }
+    out.append(("tplink_device", identity, 1.0))
+    _reading(out, whole, state.energy if not info.is_strip else state.outlets_total())
+    out.append(("tplink_relay_on", whole, 1.0 if info.is_on else 0.0))
+    if info.rssi is not None:
+        out.append(("tplink_rssi_dbm", whole, float(info.rssi)))
+    if info.on_time is not None and not info.is_strip:
+        out.append(("tplink_on_seconds", whole, float(info.on_time)))
+    for outlet in info.children:
+        labels = {**whole, "outlet": str(outlet.index)}
+        out.append(
+            ("tplink_outlet", {**labels, "id": _text(outlet.id), "alias": _text(outlet.alias)}, 1.0)
+        )
+        out.append(("tplink_relay_on", labels, 1.0 if outlet.is_on else 0.0))
+        out.append(("tplink_on_seconds", labels, float(outlet.on_time)))
+        _reading(out, labels, state.outlet_energy.get(outlet.index))
+    return out
+
+
 class SnapshotCollector(Collector):
-    """Reads the hub's snapshots at scrape time."""
+    """The device samples as prometheus-client metric families (read at scrape time)."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
     def collect(self) -> Iterator[Metric]:
-        gauges = {
-            name: GaugeMetricFamily(f"tplink_{name}", text, labels=LABELS)
-            for name, text in _GAUGES.items()
-        }
-        energy = CounterMetricFamily(
-            "tplink_energy_kilowatt_hours",
-            "Energy counted by the device since its last reset (kWh).",
-            labels=LABELS,
-        )
-        info = InfoMetricFamily(
-            "tplink_device", "Model, MAC and firmware.", labels=("device", "room", "model")
-        )
-        outlets = InfoMetricFamily(
-            "tplink_outlet",
-            "A strip outlet's id and name.",
-            labels=("device", "outlet", "room", "model"),
-        )
+        families = {name: Metric(name, text, kind) for name, kind, text in FAMILIES}
         for device in self.hub.devices.values():
-            snap = self.hub.snapshot(device)
-            state = snap.state
-            name, room = device.saved.name, device.saved.room
-            model = _text(state.sysinfo.model) if state is not None else ""
-            up = snap.status is Status.ONLINE
-            gauges["device_up"].add_metric((name, "", room, model), 1.0 if up else 0.0)
-            if not up or state is None:
-                continue
-            sysinfo = state.sysinfo
-            info.add_metric(
-                (name, room, model),
-                {
-                    "mac": _text(sysinfo.mac),
-                    "firmware": _text(sysinfo.sw_ver),
-                    "hardware": _text(sysinfo.hw_ver),
-                    "alias": _text(sysinfo.alias),
-                },
-            )
-            whole = (name, "", room, model)
-            reading = state.energy if not sysinfo.is_strip else state.outlets_total()
-            _reading(gauges, energy, whole, reading)
-            gauges["relay_on"].add_metric(whole, 1.0 if sysinfo.is_on else 0.0)
-            if sysinfo.rssi is not None:
-                gauges["rssi_dbm"].add_metric(whole, float(sysinfo.rssi))
-            if sysinfo.on_time is not None and not sysinfo.is_strip:
-                gauges["on_seconds"].add_metric(whole, float(sysinfo.on_time))
-            _outlets(gauges, energy, outlets, state, name, room, model)
-        yield from gauges.values()
-        yield energy
-        yield info
-        yield outlets
-
-
-def _reading(
-    gauges: dict[str, GaugeMetricFamily],
-    energy: CounterMetricFamily,
-    labels: tuple[str, ...],
-    reading: EnergyReading | None,
-) -> None:
-    if reading is None:
-        return
-    for name, value in (
-        ("power_watts", reading.power_w),
-        ("voltage_volts", reading.voltage_v),
-        ("current_amperes", reading.current_a),
-    ):
-        if value is not None:
-            gauges[name].add_metric(labels, round(value, 6))  # no float noise
-    if reading.total_kwh is not None:
-        energy.add_metric(labels, round(reading.total_kwh, 6))
-
-
-def _outlets(
-    gauges: dict[str, GaugeMetricFamily],
-    energy: CounterMetricFamily,
-    info: InfoMetricFamily,
-    state: DeviceState,
-    name: str,
-    room: str,
-    model: str,
-) -> None:
-    for outlet in state.sysinfo.children:
-        labels = (name, str(outlet.index), room, model)
-        info.add_metric(labels, {"id": _text(outlet.id), "alias": _text(outlet.alias)})
-        gauges["relay_on"].add_metric(labels, 1.0 if outlet.is_on else 0.0)
-        gauges["on_seconds"].add_metric(labels, float(outlet.on_time))
-        _reading(gauges, energy, labels, state.outlet_energy.get(outlet.index))
+            for family, labels, value in device_samples(device, self.hub.snapshot(device)):
+                metric = families[family]
+                metric.add_sample(family + _SUFFIX[metric.type], labels, value)
+        yield from families.values()
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def render(registry: CollectorRegistry) -> bytes:
-    """The text format, byte for byte what ``generate_latest`` writes for these metrics
-    (a test holds it to that), at a fraction of its cost: each label set is escaped
-    once per scrape, not once per sample. Our names are plain ASCII and we emit no
-    ``_created`` samples, which is what lets the library's general path be skipped."""
-    out: list[str] = []
-    labels_text: dict[tuple[tuple[str, str], ...], str] = {}
-    for metric in registry.collect():
-        name, kind = metric.name, metric.type
-        if kind == "counter":
-            name += "_total"
-        elif kind == "info":
-            name, kind = name + "_info", "gauge"
-        doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
-        out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
-        for sample in metric.samples:
-            key = tuple(sample.labels.items())
-            text = labels_text.get(key)
+@dataclass(slots=True)
+class _Lines:
+    snapshot: Snapshot | None = None
+    by_family: dict[str, list[str]] = field(default_factory=dict)
+
+
+class MetricsText:
+    """``/metrics`` bytes: what ``generate_latest`` writes, each device rendered once per poll."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._cache: dict[str, _Lines] = {}
+
+    def _lines(self, device: Device) -> dict[str, list[str]]:
+        snap = self.hub.snapshot(device)
+        cached = self._cache.setdefault(device.key, _Lines())
+        if cached.snapshot is snap:
+            return cached.by_family
+        by_family: dict[str, list[str]] = {}
+        labels_text: dict[int, str] = {}
+        for family, labels, value in device_samples(device, snap):
+            text = labels_text.get(id(labels))
             if text is None:
-                pairs = sorted(key)
-                text = labels_text[key] = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
-            out.append(f"{sample.name}{{{text}}} {floatToGoString(sample.value)}\n")
-    return "".join(out).encode("utf-8")
+                pairs = sorted(labels.items())
+                text = labels_text[id(labels)] = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
+            kind = _KINDS[family]
+            line = f"{family}{_SUFFIX[kind]}{{{text}}} {floatToGoString(value)}\n"
+            by_family.setdefault(family, []).append(line)
+        cached.snapshot, cached.by_family = snap, by_family
+        return by_family
+
+    def render(self) -> bytes:
+        per_device = [self._lines(device) for device in self.hub.devices.values()]
+        out: list[str] = []
+        for name, kind, text in FAMILIES:
+            shown = name + _SUFFIX[kind]
+            out.append(
+                f"# HELP {shown} {text}\n# TYPE {shown} {'gauge' if kind == 'info' else kind}\n"
+            )
+            for lines in per_device:
+                out.extend(lines.get(name, ()))
+        return "".join(out).encode("utf-8")
+
+
+_KINDS = {name: kind for name, kind, _ in FAMILIES}
 
 
 def registry_for(hub: Hub) -> CollectorRegistry:
+    """A registry holding the collector (the reference text, and for embedding)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(hub))
     return registry
 
 
-METRICS = web.AppKey("metrics", CollectorRegistry)
+METRICS = web.AppKey("metrics", MetricsText)
 
 
 async def scrape(request: web.Request) -> web.Response:
-    body = render(request.app[METRICS])
-    response = web.Response(body=body)
+    response = web.Response(body=request.app[METRICS].render())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = registry_for(app[HUB])
+    app[METRICS] = MetricsText(app[HUB])
     app.router.add_get("/metrics", scrape)
