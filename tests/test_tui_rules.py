@@ -12,8 +12,13 @@ from typing import Any
 from test_tui_app import SIZE, make_app, select, wait_for
 from textual.widgets import DataTable, Input, RadioButton, RadioSet
 
+from tplink_tui.monitor import Monitor
 from tplink_tui.simulator import Simulator
 from tplink_tui.simulator.clock import TestClock
+from tplink_tui.simulator.newer import TEST_PASSWORD, TEST_USERNAME, NewerSimulator
+from tplink_tui.store.config import ConfigStore, SavedDevice
+from tplink_tui.store.credentials import CredentialStore
+from tplink_tui.transports import Credentials
 from tplink_tui.tui.app import TplinkApp
 from tplink_tui.tui.screens.confirm import ConfirmScreen
 from tplink_tui.tui.screens.countdown import CountdownScreen, MinutesInput
@@ -236,3 +241,39 @@ async def test_timer_dialog_highlight_and_typing(simulator: Simulator, tmp_path:
         await pilot.press("enter")
         table = plug.relays[0].rules["count_down"]
         await wait_for(pilot, lambda: [(r["delay"], r["act"]) for r in table.rules] == [(2400, 1)])
+
+
+async def test_device_text_in_rules_is_shown_as_data(simulator: Simulator, tmp_path: Path) -> None:
+    plug = await simulator.add("hs105", "Lamp")
+    hostile = "[@click=app.quit]x[/]\x1b]2;PWNED\x07"
+    rule = {"name": hostile, "enable": 1, "wday": [1] * 7, "smin": 60, "sact": 1}
+    plug.handle_json({"schedule": {"add_rule": rule}})
+    app = make_app(tmp_path, [("Lamp", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        screen = await open_rules(app, pilot)
+        name = str(screen.query_one(DataTable).get_row_at(0)[3])
+        assert "[@click=app.quit]x[/]" in name and "\x1b" not in name and "\x07" not in name
+
+
+async def test_newer_device_says_not_supported(tmp_path: Path) -> None:
+    async with NewerSimulator() as newer:
+        plug = await newer.add("kp125m", alias="Kettle")
+        saved = SavedDevice("Kettle", plug.host, plug.port, transport="klap")
+        CredentialStore(tmp_path / "credentials.json").set(
+            saved.address, Credentials(TEST_USERNAME, TEST_PASSWORD)
+        )
+        store = ConfigStore(tmp_path / "config.json")
+        store.add_device(saved)
+        app = TplinkApp(store, monitor=Monitor(interval=0.3, timeout=2.0), history=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.views[saved.address].online, timeout=8)
+            await select(app, pilot, saved.address)
+            screen = await open_rules(app, pilot)
+            status = str(screen.query_one("#rules-status").render())
+            assert "not available for the newer" in status and rows(screen) == []
+            await pilot.press("a", "escape")  # the dialog still opens; nothing breaks
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, RulesScreen))
