@@ -293,6 +293,34 @@ async def test_stdin_and_newer_discovery(
     assert {"system": {"get_sysinfo": {}}} in [e["json"] for e in probes]
 
 
+async def test_linux_cooked_capture_and_ipv6(
+    simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tcpdump -i any`` writes Linux cooked (SLL2) frames; IPv6 frames decode the same."""
+    device = await simulator.add("hs105", "Lamp")
+    path = tmp_path / "any.pcap"
+    with Tcpdump(path, f"tcp port {device.port}", interface="any"):
+        client = DeviceClient(device.host, device.port)
+        await client.turn_off()
+        await client.close()
+    with path.open("rb") as handle:
+        assert dpkt.pcap.Reader(handle).datalink() in (113, 276)  # SLL or SLL2
+    events = decode_json_lines(capsys, str(path), "--port", str(device.port))
+    assert [e["json"] for e in events][-2:] == [
+        {"system": {"set_relay_state": {"state": 0}}},
+        {"system": {"set_relay_state": {"err_code": 0}}},
+    ]
+    relay, _ = await relayed_session(simulator)
+    write_capture(
+        relay, path, size=300, mangle=retransmit_and_reorder, device_host="127.0.0.2", ipv6=True
+    )
+    events = decode_json_lines(capsys, str(path), "--port", str(relay.port))
+    asked = {e["dst"] for e in events if e["direction"] == "client->device"}
+    assert asked == {f"[::2]:{relay.port}"}
+    decoded = Counter((e["direction"], canonical(e["json"])) for e in events)
+    assert decoded == relayed_messages(relay)
+
+
 # -- bad input ----------------------------------------------------------------------
 
 

@@ -33,8 +33,9 @@ import pytest
 class Tcpdump:
     """``tcpdump -i lo`` writing ``path`` for a BPF filter, while the ``with`` lasts."""
 
-    def __init__(self, path: Path, bpf: str) -> None:
+    def __init__(self, path: Path, bpf: str, interface: str = "lo") -> None:
         self.path = path
+        self.interface = interface
         self.marker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.marker.bind(("127.0.0.1", 0))
         self.marker_port = self.marker.getsockname()[1]
@@ -51,21 +52,8 @@ class Tcpdump:
             if os.environ.get("CI"):
                 pytest.fail("tcpdump is missing in CI (.ci/run installs it)")
             pytest.skip("tcpdump is not installed")
-        argv = [
-            binary,
-            "-i",
-            "lo",
-            "-n",
-            "-U",
-            "--immediate-mode",
-            "-B",
-            "32768",
-            "-s",
-            "0",
-            "-w",
-            str(self.path),
-            self.bpf,
-        ]
+        argv = [binary, "-i", self.interface, "-n", "-U", "--immediate-mode", "-B", "32768"]
+        argv += ["-s", "0", "-w", str(self.path), self.bpf]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         ready = threading.Event()
 
@@ -218,7 +206,20 @@ def drop(index: int) -> Mangle:
     return mangle
 
 
-def _ip(src: str, dst: str, tcp: dpkt.tcp.TCP) -> bytes:
+def _ip(src: str, dst: str, tcp: dpkt.tcp.TCP, ipv6: bool = False) -> bytes:
+    if ipv6:  # written only, never sent: the same bytes as if between ::1 and ::2
+        ip6 = dpkt.ip6.IP6(
+            src=socket.inet_pton(socket.AF_INET6, "::1" if src == "127.0.0.1" else "::2"),
+            dst=socket.inet_pton(socket.AF_INET6, "::1" if dst == "127.0.0.1" else "::2"),
+            nxt=dpkt.ip.IP_PROTO_TCP,
+            hlim=64,
+        )
+        ip6.data = tcp
+        ip6.plen = len(bytes(tcp))
+        frame = dpkt.ethernet.Ethernet(
+            src=b"\0" * 6, dst=b"\0" * 6, type=dpkt.ethernet.ETH_TYPE_IP6, data=ip6
+        )
+        return bytes(frame)
     ip = dpkt.ip.IP(
         src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=dpkt.ip.IP_PROTO_TCP, ttl=64
     )
@@ -237,6 +238,7 @@ def write_capture(
     mangle: Mangle | None = None,
     device_host: str = "127.0.0.1",
     pcapng: bool = False,
+    ipv6: bool = False,
 ) -> int:
     """Write every relayed connection as TCP (SYN, data, FIN) with dpkt; packet count."""
     frames: list[tuple[float, bytes]] = []
@@ -248,7 +250,7 @@ def write_capture(
         for to_device in (True, False):
             src, sport, dst, dport = ends[to_device]
             syn = dpkt.tcp.TCP(sport=sport, dport=dport, seq=isn[to_device], flags=dpkt.tcp.TH_SYN)
-            frames.append((first + (0 if to_device else 0.0001), _ip(src, dst, syn)))
+            frames.append((first + (0 if to_device else 0.0001), _ip(src, dst, syn, ipv6)))
             segments = cut(relay.stream(conn, to_device), size)
             if mangle is not None:
                 segments = mangle(segments, to_device)
@@ -258,7 +260,7 @@ def write_capture(
                     sport=sport, dport=dport, seq=seq, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH
                 )
                 tcp.data = payload
-                frames.append((when, _ip(src, dst, tcp)))
+                frames.append((when, _ip(src, dst, tcp, ipv6)))
     frames.sort(key=lambda item: item[0])
     with path.open("wb") as handle:
         writer = dpkt.pcapng.Writer(handle) if pcapng else dpkt.pcap.Writer(handle)
