@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -23,9 +22,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from tplink_tui.web import server as web_server
 from tplink_tui.web.policy import AccessPolicy, Origin, parse_origin, split_host
 
 PROXY = "https://plugs.example.net"
@@ -313,48 +310,6 @@ async def test_stopping_the_server_ends_its_dashboards(tmp_path: Path) -> None:
     finally:
         stop_serve(server)
     assert not alive(server.seen)
-
-
-async def test_a_dashboard_that_ignores_quit_is_killed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # In-process: the real guarded app, with a "dashboard" that never honours quit.
-    monkeypatch.setattr(web_server, "STOP_GRACE_S", 0.5)
-    pidfile = tmp_path / "pid"
-    stubborn = (
-        f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid()));"
-        " print('__GANGLION__', flush=True); time.sleep(600)"
-    )
-    port = free_port()
-    server = web_server.GuardedServer(
-        shlex.join([sys.executable, "-c", stubborn]), "127.0.0.1", port, token="tok"
-    )
-    runner = web.AppRunner(await server._make_app())
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    pid = None
-    try:  # the pid file is written by the "dashboard" itself: kill must reach it, not a shell
-        async with aiohttp.ClientSession() as session:
-            # A non-browser client may pass the token in the WebSocket URL itself.
-            ws = await session.ws_connect(
-                f"http://127.0.0.1:{port}/ws?token=tok", origin=f"http://127.0.0.1:{port}"
-            )
-            async with asyncio.timeout(20):
-                while not pidfile.exists() or not pidfile.read_text():
-                    await asyncio.sleep(0.02)
-            pid = int(pidfile.read_text())
-            assert alive({pid})
-            await ws.close()
-            started = time.monotonic()
-            async with asyncio.timeout(10):
-                while alive({pid}) or server.sessions:
-                    await asyncio.sleep(0.02)
-            assert time.monotonic() - started < 5
-    finally:
-        await runner.cleanup()
-        if pid is not None and alive({pid}):
-            os.kill(pid, signal.SIGKILL)
-    assert f"http://127.0.0.1:{port}/?token=tok" in capsys.readouterr().out
 
 
 # -- the command line ------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 textual-serve has no options for any of this, so this subclass uses its seams: the
 aiohttp app from ``_make_app`` gets the guard middleware, and the index page, the
 WebSocket handler and ``serve`` are our own (the page's WebSocket URL follows the
-Host the browser used, so the cookie is sent; sessions are counted; a dashboard
-process that does not quit is killed; a busy port is one line, not a traceback).
+Host the browser used, so the cookie is sent; sessions are counted, and each one's
+dashboard is a ``session.SessionService`` that ends when its socket goes, even when
+``serve`` is stopping; a busy port is one line, not a traceback).
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, web
-from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from ..errors import ListenError
 from . import DEFAULT_MAX_SESSIONS
 from .guard import guard_middleware, security_headers
 from .policy import AccessPolicy, Origin, new_token
+from .session import KILL_WAIT_S, QUIT_GRACE_S, TERM_GRACE_S, Ended, SessionService
 
 log = logging.getLogger("tplink_tui.web")
 
-STOP_GRACE_S = 5.0
+HEARTBEAT_S = 15.0
+"""A browser that vanished without closing (sleep, lost network) is noticed within this."""
+SHUTDOWN_WAIT_S = QUIT_GRACE_S + TERM_GRACE_S + KILL_WAIT_S + 2.0
 REFUSED_HOLD_S = 300.0
 REFUSED_HOLD_LIMIT = 8
 MAX_CELLS = 1000
@@ -67,7 +70,7 @@ class GuardMixin:
     command: str
     debug: bool
     download_manager: Any
-    _process_messages: Callable[[web.WebSocketResponse, AppService], Awaitable[None]]
+    _process_messages: Callable[[web.WebSocketResponse, SessionService], Awaitable[None]]
 
     def __init__(
         self,
@@ -87,6 +90,7 @@ class GuardMixin:
         self.sessions: set[web.WebSocketResponse] = set()
         self._refused_open = 0
         self._announcer: asyncio.Task[None] | None = None
+        self._ending: set[asyncio.Future[None]] = set()
 
     @property
     def url(self) -> str:
@@ -153,37 +157,59 @@ class GuardMixin:
         """One dashboard process per WebSocket, at most ``max_sessions`` at once."""
         if len(self.sessions) >= self.max_sessions:
             return await self._refuse_session(request)
-        websocket = web.WebSocketResponse(heartbeat=15)
+        websocket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
         self.sessions.add(websocket)  # before any await: the count cannot be raced
-        service: AppService | None = None
+        service: SessionService | None = None
         try:
             await websocket.prepare(request)
-            service = AppService(
-                # exec: the shell becomes the dashboard, so a kill reaches the dashboard.
-                "exec " + self.command,
+            service = SessionService(
+                self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
                 close=functools.partial(_close, websocket),
                 download_manager=self.download_manager,
                 debug=self.debug,
             )
-            log.info(
-                "session started (%s open) from %s", _sessions(len(self.sessions)), request.remote
-            )
             width = _size(request.query.get("width"), 80)
             height = _size(request.query.get("height"), 24)
             await service.start(width, height)
+            log.info(
+                "session started (%s open, dashboard pid %s) from %s",
+                _sessions(len(self.sessions)),
+                service.pid,
+                request.remote,
+            )
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
         except Exception as error:
             log.warning("session ended with an error: %s", type(error).__name__)
         finally:
+            # The socket is gone: end its dashboard in a task of its own, so a cancelled
+            # handler (serve stopping) cannot leave the process behind half-stopped.
+            ending = asyncio.ensure_future(self._end_session(websocket, service))
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
+            await asyncio.shield(ending)
+        return websocket
+
+    async def _end_session(
+        self, websocket: web.WebSocketResponse, service: SessionService | None
+    ) -> None:
+        try:
             if service is not None:
-                await _stop_service(service)
+                pid = service.pid
+                ended = await service.end()
+                if ended is not Ended.QUIT:
+                    log.warning(
+                        "dashboard pid %s did not quit within %g s: %s",
+                        pid,
+                        QUIT_GRACE_S,
+                        ended.value,
+                    )
+        finally:
             self.sessions.discard(websocket)
             log.info("session ended (%s open)", _sessions(len(self.sessions)))
-        return websocket
 
     async def _refuse_session(self, request: web.Request) -> web.StreamResponse:
         """Say why in the browser's terminal, spawning nothing; HTTP 503 past a small limit."""
@@ -194,7 +220,7 @@ class GuardMixin:
         log.warning("refused a session: %s", message.removeprefix("tplink-tui: "))
         if self._refused_open >= REFUSED_HOLD_LIMIT:
             return web.Response(status=503, text=message + "\n")
-        websocket = web.WebSocketResponse(heartbeat=15)
+        websocket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
         self._refused_open += 1
         try:
             await websocket.prepare(request)
@@ -210,39 +236,24 @@ class GuardMixin:
         return websocket
 
     async def _close_sessions(self, _app: web.Application | None) -> None:
-        """On shutdown, end every session so its dashboard process quits."""
+        """On shutdown, end every session and wait until its dashboard process is gone."""
         for websocket in list(self.sessions):
             with contextlib.suppress(Exception):
                 await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
-        for _ in range(int(STOP_GRACE_S * 20)):
-            if not self.sessions:
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_WAIT_S
+        while self.sessions or self._ending:
+            if self._ending:
+                remaining = deadline - asyncio.get_running_loop().time()
+                await asyncio.wait(set(self._ending), timeout=max(remaining, 0.05))
+            else:
+                await asyncio.sleep(0.05)
+            if asyncio.get_running_loop().time() >= deadline:
+                log.warning("%s still open at shutdown", _sessions(len(self.sessions)))
                 return
-            await asyncio.sleep(0.05)
 
 
 async def _close(websocket: web.WebSocketResponse) -> None:
     await websocket.close()
-
-
-async def _stop_service(service: AppService) -> None:
-    """Ask the dashboard to quit; kill it if it has not exited within the grace period."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STOP_GRACE_S
-    with contextlib.suppress(Exception):  # a timeout or a dead pipe: the kill below decides
-        await asyncio.wait_for(service.stop(), STOP_GRACE_S)
-    process = getattr(service, "_process", None)
-    if process is None:
-        return
-    try:  # its output ends a moment before its exit status arrives
-        await asyncio.wait_for(process.wait(), max(deadline - loop.time(), 0.1))
-        return
-    except TimeoutError:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-    log.warning("a dashboard process did not quit within %g s and was killed", STOP_GRACE_S)
 
 
 def _listening(host: str, port: int) -> bool:

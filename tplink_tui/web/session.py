@@ -1,0 +1,155 @@
+"""One browser session's dashboard process, and a stop that always ends it.
+
+textual-serve's ``AppService`` leaves a process behind in three ways, all seen with a
+closed tab or a one-shot headless screenshot:
+
+- its stdout reader stops at the first write to a closed WebSocket, so the dashboard
+  soon blocks writing a frame into a full pipe and never reads the quit sent next;
+- ``stop()`` sends quit and then waits for that reader with no time limit, and Textual
+  8.2 can hang in its own message loop when quit arrives before the app has mounted
+  (after a resize, two screens post ``Resize`` to each other forever); that loop never
+  yields, so the SIGTERM handler Textual installs never runs either;
+- a ``serve`` that dies (SIGKILL, a crash) orphans its dashboards.
+
+So here the output is read to the end whether or not anyone is listening, the stop
+escalates on a clock (quit and end of input, then SIGTERM, then SIGKILL, to the
+dashboard's own process group), and the dashboard is started through a tiny launcher
+that asks Linux to SIGKILL it when ``serve`` goes (``PR_SET_PDEATHSIG``), then execs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import shlex
+import signal
+import sys
+from asyncio.subprocess import Process
+
+from textual_serve.app_service import AppService
+
+QUIT_GRACE_S = 2.0
+"""A dashboard that heard quit usually exits within this (its history is flushed)."""
+TERM_GRACE_S = 1.5
+KILL_WAIT_S = 2.0
+STDIN_WRITE_S = 0.5
+"""Longest wait to hand quit to a dashboard that stopped reading its input."""
+
+_LAUNCHER = """\
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (AttributeError, OSError):
+    pass  # not Linux: the stop in serve is the only guard
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)  # serve died before the request took effect
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+class Ended(enum.Enum):
+    """How a dashboard process ended: the log says which."""
+
+    QUIT = "quit"
+    TERMINATED = "terminated"
+    KILLED = "killed"
+    LOST = "lost"
+
+
+def launch_argv(command: str) -> list[str]:
+    """``command`` run through the launcher: same pid, killed with its ``serve``."""
+    return [sys.executable, "-I", "-c", _LAUNCHER, str(os.getpid()), *shlex.split(command)]
+
+
+class SessionService(AppService):
+    """textual-serve's ``AppService``, with a process that cannot outlive its session."""
+
+    _ended: Ended | None = None
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        """Exec, not a shell; a new process group so a kill reaches all of it."""
+        self._process = process = await asyncio.create_subprocess_exec(
+            *launch_argv(self.command),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width=width, height=height),
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def run(self) -> None:
+        """Read the dashboard to its end; then close the page's socket (it may have crashed)."""
+        await super().run()
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.remote_close()
+
+    async def on_data(self, payload: bytes) -> None:
+        """Forward a frame; once the browser is gone, drop it but keep reading."""
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.remote_write_bytes(payload)
+
+    async def on_meta(self, data: bytes) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await super().on_meta(data)
+
+    async def end(self) -> Ended:
+        """Quit, then SIGTERM, then SIGKILL, each after its grace; reap and finish reading."""
+        if self._ended is not None:
+            return self._ended
+        process = self._process
+        if process is None:
+            self._ended = Ended.QUIT
+            return self._ended
+        with contextlib.suppress(Exception):
+            await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+        if process.returncode is None:
+            with contextlib.suppress(Exception):  # a full or broken pipe: the signals decide
+                await asyncio.wait_for(self.send_meta({"type": "quit"}), STDIN_WRITE_S)
+        if self._stdin is not None:
+            self._stdin.close()  # end of input too, for a dashboard that reads but ignores quit
+        self._ended = Ended.LOST
+        steps = (
+            (None, QUIT_GRACE_S, Ended.QUIT),
+            (signal.SIGTERM, TERM_GRACE_S, Ended.TERMINATED),
+            (signal.SIGKILL, KILL_WAIT_S, Ended.KILLED),
+        )
+        for sig, grace, outcome in steps:
+            if sig is not None:
+                _signal_group(process, sig)
+            if await _exited(process, grace):
+                self._ended = outcome
+                break
+        if self._task is not None:  # the output ends with the process
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, KILL_WAIT_S)
+            self._task = None
+        return self._ended
+
+
+def _signal_group(process: Process, sig: signal.Signals) -> None:
+    if process.returncode is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:  # not our group after all (cannot happen with start_new_session)
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+
+
+async def _exited(process: Process, within: float) -> bool:
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        return False
+    return True
