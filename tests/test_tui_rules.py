@@ -100,8 +100,13 @@ async def test_add_edit_pause_delete_a_schedule_rule(simulator: Simulator, tmp_p
         await pilot.press("y")
         await wait_for(pilot, lambda: screen.loaded and table.rules == [])
         assert rows(screen) == []
-        await pilot.press("escape")
+        # leaving the screen at once does not lose a change on its way
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, RuleEditScreen))
+        await fill(pilot, app, at="06:00")
+        await pilot.press("ctrl+s", "escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, RulesScreen))
+        await wait_for(pilot, lambda: [r["smin"] for r in table.rules] == [360])
 
 
 async def test_a_bad_rule_is_refused_in_the_dialog(simulator: Simulator, tmp_path: Path) -> None:

@@ -88,6 +88,10 @@ class RulesScreen(Screen[None]):
     # -- reading ---------------------------------------------------------------------
 
     def _status(self, message: str, *, error: bool = False) -> None:
+        if not self.is_attached:  # closed meanwhile: a failure still reaches a toast
+            if error:
+                self.app.notify(message, severity="error")
+            return
         status = self.query_one("#rules-status", Label)
         status.update(safe_text(message, limit=300))
         status.set_class(error, "-error")
@@ -118,6 +122,8 @@ class RulesScreen(Screen[None]):
         self.loaded = True
 
     def _show(self) -> None:
+        if not self.is_attached:
+            return
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
@@ -142,7 +148,10 @@ class RulesScreen(Screen[None]):
     # -- changing ----------------------------------------------------------------------
 
     def _change(self, what: str, change: Callable[[], Awaitable[object]]) -> None:
-        """Send one change in a worker, then read the table back from the device."""
+        """Send one change in a worker, then read the table back from the device.
+
+        The worker is the App's, not this screen's: leaving the screen while a change
+        is on its way does not cancel it halfway."""
 
         async def run() -> None:
             self._status(f"{what}…")
@@ -151,10 +160,11 @@ class RulesScreen(Screen[None]):
             except TplinkError as exc:
                 self._status(f"{what} failed: {exc}", error=True)
                 return
-            await self._load(done=f"{what}: done")
+            if self.is_attached:
+                await self._load(done=f"{what}: done")
 
         self.loaded = False
-        self.run_worker(run(), group="rules-change")
+        self.app.run_worker(run(), group="rules-change")
 
     def _edit(self, rule: Rule | None) -> None:
         def answered(result: Rule | None) -> None:
