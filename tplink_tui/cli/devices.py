@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..address import DEFAULT_PORT, format_address, parse_address
-from ..errors import UsageError
+from ..errors import TplinkError, UsageError
 from ..store.config import (
     ConfigStore,
     SavedDevice,
@@ -34,8 +34,10 @@ from ..store.credentials import CredentialStore, default_credentials_path
 from ..transports.errors import Credentials
 from ..untrusted import display, dumps
 from . import auth
+from .common import Target, run_on
 from .main import verb
 
+FETCH_TIMEOUT = 3.0  # s: asking a device for its name when --name is not given
 IMPORT_SHOWN = 20
 """Added/skipped names listed after an import; ``--json`` lists them all."""
 
@@ -78,7 +80,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="HOST",
         help=f"host[:port] (port {DEFAULT_PORT}, or 80 with --transport klap/aes, when omitted)",
     )
-    p.add_argument("--name", help="the name to save it under (default: the host)")
+    p.add_argument(
+        "--name",
+        help="the name to save it under (default: the device's own name, asked of it;"
+        " the host when it does not answer)",
+    )
     p.add_argument("--room", default="", help="room, for grouping in the dashboard")
     p.add_argument("--description", default="", help="free text")
     p.set_defaults(func=run)
@@ -173,11 +179,15 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
         host, port = parse_address(args.host, auth.default_port(transport))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    name = (args.name if args.name is not None else args.host).strip()
-    if not name:
+    if args.name is not None and not args.name.strip():
         raise UsageError("the device name must not be empty")
     credentials = _credentials_to_save(args)
     same_host = store.load().find(format_address(host, port))
+    name = args.name.strip() if args.name is not None else ""
+    unnamed: str | None = None  # why the device's own name is not used (said once saved)
+    if not name:
+        name, unnamed = _own_name(store, args, host, port, transport, credentials)
+        name = name or args.host.strip()
     device = store.add_device(
         SavedDevice(
             name=name,
@@ -196,6 +206,8 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
             f" '{display(same_host.name)}'",
             file=sys.stderr,
         )
+    if unnamed:
+        print(f"tplink-tui: note: {unnamed}", file=sys.stderr)
     if getattr(args, "json", False):
         _json_out(_device_json(device, {device.address} if credentials else set()))
     else:
@@ -204,6 +216,36 @@ def _add(store: ConfigStore, args: argparse.Namespace) -> int:
             f"Saved {_safe(device.name)} ({_safe(device.address)}){login}.", highlight=False
         )
     return 0
+
+
+def _own_name(
+    store: ConfigStore,
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    transport: str,
+    credentials: Credentials | None,
+) -> tuple[str | None, str | None]:
+    """(the device's own alias, asked of it, or None; why not, for a note).
+
+    So the list does not read ``127.0.0.1:41001``; a device that does not answer
+    is still saved, under its address.
+    """
+    target = Target(host, port, transport=transport, credentials=credentials, prepared=True)
+    target.port_given = ":" in args.host.rsplit("]", 1)[-1]
+    ask = argparse.Namespace(**vars(args))
+    ask.timeout = getattr(args, "timeout", None) or FETCH_TIMEOUT
+    try:
+        info = run_on(ask, target, lambda client: client.get_sysinfo())
+    except TplinkError as exc:
+        return None, (
+            f"could not ask {display(target.address)} for its name ({display(exc)});"
+            " saved under its address (rename it with `devices rename`)"
+        )
+    alias = info.alias.strip()
+    if alias and store.load().get(alias) is not None:  # two plugs both called "Lamp"
+        return f"{alias} ({format_address(host, port)})", None
+    return alias or None, None
 
 
 def _credentials_to_save(args: argparse.Namespace) -> Credentials | None:

@@ -22,6 +22,8 @@ from ..address import format_address, parse_address
 from ..errors import ConfigError, UsageError
 from ..store.config import ConfigStore
 from ..store.history import HistoryRow, HistoryStore, Retention, default_history_path
+from ..store.history_export import priced_rows
+from ..tariff import Tariff
 from .main import verb
 
 FIELDS = (
@@ -35,6 +37,7 @@ FIELDS = (
     "total_kwh",
     "resolution_s",
 )
+COST_FIELDS = ("kwh", "cost", "currency")  # with a tariff in the settings
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -46,6 +49,9 @@ seconds.
 columns: device (host:port), outlet (empty for the whole device; 0-based), time
 (ISO, local), ts (unix s), power_w, voltage_v, current_a, total_kwh (the device's
 own counter), resolution_s (0 for a raw reading, 60 or 3600 for a bucket mean).
+with a tariff in the settings (the dashboard's $ key), also kwh (the energy the
+row stands for: a bucket its length, a raw reading the time to the next one,
+gaps over 2 min not joined), cost (kwh at that moment's price) and currency.
 
 the database is {path} (set TPLINK_TUI_DATA_DIR to use another folder).
 exit codes: 0 success, 2 usage error, 4 the database cannot be used.
@@ -167,6 +173,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError("--until is before --since")
     device = resolve_device(args.device) if args.device else None
     fmt = args.format or ("json" if getattr(args, "json", False) else "csv")
+    tariff = _tariff()
     path = default_history_path()
     rows: Iterator[HistoryRow] = iter(())
     store: HistoryStore | None = None
@@ -178,7 +185,7 @@ def _export(args: argparse.Namespace) -> int:
     else:
         print(f"tplink-tui: note: no history yet ({path} does not exist)", file=sys.stderr)
     try:
-        (_write_json if fmt == "json" else _write_csv)(rows, sys.stdout)
+        (_write_json if fmt == "json" else _write_csv)(rows, sys.stdout, tariff)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (head, less) went away: not an error. Keep Python from complaining.
@@ -188,6 +195,14 @@ def _export(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     return 0
+
+
+def _tariff() -> Tariff | None:
+    """The saved tariff, if any (a broken config only means no cost columns)."""
+    try:
+        return ConfigStore().load().settings.tariff
+    except ConfigError:
+        return None
 
 
 def _record(row: HistoryRow) -> dict[str, Any]:
@@ -204,20 +219,35 @@ def _record(row: HistoryRow) -> dict[str, Any]:
     }
 
 
-def _write_csv(rows: Iterator[HistoryRow], out: TextIO) -> None:
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+def _records(rows: Iterator[HistoryRow], tariff: Tariff | None) -> Iterator[dict[str, Any]]:
+    if tariff is None:
+        yield from (_record(row) for row in rows)
+        return
+    for row, kwh, cost in priced_rows(rows, tariff):
+        record = _record(row)
+        record.update(
+            kwh=None if kwh is None else round(kwh, 9),
+            cost=None if cost is None else round(cost, 9),
+            currency=tariff.currency,
+        )
+        yield record
+
+
+def _write_csv(rows: Iterator[HistoryRow], out: TextIO, tariff: Tariff | None = None) -> None:
+    fields = FIELDS + (COST_FIELDS if tariff is not None else ())
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow(_record(row))
+    for record in _records(rows, tariff):
+        writer.writerow(record)
 
 
-def _write_json(rows: Iterator[HistoryRow], out: TextIO) -> None:
+def _write_json(rows: Iterator[HistoryRow], out: TextIO, tariff: Tariff | None = None) -> None:
     """One JSON array, streamed: a year of history never sits in memory."""
     out.write("[")
     first = True
-    for row in rows:
+    for record in _records(rows, tariff):
         out.write("\n  " if first else ",\n  ")
-        out.write(untrusted.dumps(_record(row)))
+        out.write(untrusted.dumps(record))
         first = False
     out.write("\n]\n" if not first else "]\n")
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from ..tariff import Tariff
 from .history_db import WHOLE_DEVICE, describe_error, to_ms
 
-__all__ = ["HistoryRow", "export_rows"]
+__all__ = ["HistoryRow", "export_rows", "priced_rows"]
+
+MAX_GAP = 120.0  # s: raw readings further apart are not joined (as the history's integrals)
 
 
 class HistoryRow(NamedTuple):
@@ -102,3 +106,41 @@ def _tier_rows(
 
 def _unit(value: int | float | None, scale: float) -> float | None:
     return None if value is None else value / scale
+
+
+def priced_rows(
+    rows: Iterator[HistoryRow], tariff: Tariff, max_gap: float = MAX_GAP
+) -> Iterator[tuple[HistoryRow, float | None, float | None]]:
+    """Each row with the energy it stands for (kWh) and its cost at that moment's price.
+
+    A bucket mean stands for its bucket (mean power x bucket length); a raw reading
+    for the time until the next reading of the same series, when that is within
+    ``max_gap`` (the last reading of a series, or one before a gap, stands for 0).
+    A row without power has no energy and no cost. Lazy: one row of look-ahead.
+    """
+    previous: HistoryRow | None = None
+    for row in rows:
+        if previous is not None:
+            yield _priced(previous, row, tariff, max_gap)
+        previous = row
+    if previous is not None:
+        yield _priced(previous, None, tariff, max_gap)
+
+
+def _priced(
+    row: HistoryRow, following: HistoryRow | None, tariff: Tariff, max_gap: float
+) -> tuple[HistoryRow, float | None, float | None]:
+    if row.power_w is None:
+        return row, None, None
+    if row.resolution:
+        seconds = float(row.resolution)
+    elif (
+        following is not None
+        and (following.device, following.outlet) == (row.device, row.outlet)
+        and 0 < following.ts - row.ts <= max_gap
+    ):
+        seconds = following.ts - row.ts
+    else:
+        seconds = 0.0
+    kwh = row.power_w * seconds / 3.6e6
+    return row, kwh, tariff.cost(kwh, datetime.fromtimestamp(row.ts))

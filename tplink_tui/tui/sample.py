@@ -22,6 +22,7 @@ from ..discovery import DiscoveredDevice, DiscoveryResult
 from ..monitor import Monitor, Snapshot, Status
 from ..present import DEFAULT_PORT
 from ..store.config import ConfigStore, SavedDevice
+from ..tariff import Tariff
 from .app import TplinkApp
 from .options import DashboardOptions
 from .screens.discover import DiscoverScreen
@@ -196,20 +197,34 @@ def feed_sample(app: TplinkApp) -> None:
 
 
 def sample_stats(view: DeviceView, outlet: int | None) -> StatsLoader:
-    """Fixed energy statistics for the energy view."""
+    """Fixed energy statistics for the energy view: a strip's outlets add up to the whole."""
+    info = view.sysinfo
+    outlets = [(o.index, o.alias) for o in info.children] if info and info.is_strip else []
 
-    async def load(today: date) -> EnergyReport:
+    def share(scope: int | None) -> float:
+        if not outlets:
+            return 1.0
+        return 1.0 if scope is None else (scope + 1) / sum(i + 1 for i, _ in outlets)
+
+    async def load(today: date, scope: int | None, tariff: Tariff | None) -> EnergyReport:
+        part = share(scope)
+        first = 4  # installed on the 4th: the days before it have no data
         days = [
-            EnergyStat(TODAY.year, TODAY.month, d, round(1.1 + 0.5 * math.sin(d / 2), 3))
+            EnergyStat(
+                TODAY.year,
+                TODAY.month,
+                d,
+                round(part * (1.1 + 0.5 * math.sin(d / 2)), 3) if d >= first else 0.0,
+            )
             for d in range(1, TODAY.day + 1)
         ]
         months = [
-            EnergyStat(TODAY.year, m, None, round(30 + 9 * math.cos(m / 2), 2))
+            EnergyStat(TODAY.year, m, None, round(part * (30 + 9 * math.cos(m / 2)), 2))
             for m in range(1, TODAY.month + 1)
         ]
         ours = [EnergyStat(s.year, s.month, s.day, s.energy_kwh * 0.97) for s in days[-7:]]
-        totals = {"24 h": 1.18, "7 d": 7.9, "30 d": 31.6}
-        return EnergyReport(days, months, None, ours, totals)
+        totals = {"24 h": 1.18 * part, "7 d": 7.9 * part, "30 d": 31.6 * part}
+        return EnergyReport(days, months, None, ours, totals, outlets)
 
     return load
 

@@ -1,8 +1,9 @@
 """Every request and reply, decrypted, live: what the old Wireshark dissector showed.
 
-``i`` imports a capture file (pcap or pcapng) into the same pane: it is read and
+``i`` opens a capture file (pcap or pcapng) in the same pane: it is read and
 decoded off the UI thread by ``tplink_tui.capture`` and shown in the live lines'
-form, with its own times.
+form with its own times, every device of it (the live filter is for live traffic).
+While a capture is shown, live lines wait; ``l`` goes back to them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .prompt import PromptScreen
 
 MAX_TEXT = 400
 MAX_CAPTURE = 512 * 1024 * 1024  # bytes read from a capture file
-IMPORT_HINT = "a pcap/pcapng file, then device ports if not 9999 (cap.pcapng 9999 10001)"
+IMPORT_HINT = "pcap/pcapng file [ports], e.g. cap.pcapng 9999 10001"
 
 
 def parse_import(text: str) -> tuple[Path, list[int]]:
@@ -76,6 +77,7 @@ class TrafficScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="traffic.close"),
         Binding("i", "import_capture", "Import a capture…", id="traffic.import"),
+        Binding("l", "live", "Live traffic", id="traffic.live"),
         Binding("c", "clear", "Clear", id="traffic.clear"),
         Binding("f", "toggle_filter", "Only this device", id="traffic.filter"),
     ]
@@ -91,6 +93,7 @@ class TrafficScreen(ModalScreen[None]):
         super().__init__()
         self.focus_host = focus_host
         self.only_focus = focus_host is not None
+        self.capture_name: str | None = None  # a capture is shown instead of live lines
 
     def compose(self) -> ComposeResult:
         yield Label("", id="traffic-title")
@@ -104,12 +107,19 @@ class TrafficScreen(ModalScreen[None]):
         remove_traffic_listener(self._on_traffic)
 
     def _title(self) -> None:
+        label = self.query_one("#traffic-title", Label)
+        if self.capture_name is not None:
+            label.update(
+                f"Capture {plain(self.capture_name, limit=60)}, decrypted   (i: another"
+                " capture, l: back to live traffic, esc: close)"
+            )
+            return
         scope = (
             f"{self.focus_host[0]}:{self.focus_host[1]}"
             if self.only_focus and self.focus_host
             else "all devices"
         )
-        self.query_one("#traffic-title", Label).update(
+        label.update(
             f"Traffic, decrypted — {scope}   (i: import a capture…, f: this device / all,"
             " c: clear, esc: close)"
         )
@@ -123,7 +133,7 @@ class TrafficScreen(ModalScreen[None]):
         self.query_one(RichLog).write(line)
 
     def _on_traffic(self, direction: str, host: str, port: int, text: str) -> None:
-        if self.only_focus and self.focus_host != (host, port):
+        if self.capture_name is not None or (self.only_focus and self.focus_host != (host, port)):
             return
         self._line(time.strftime("%H:%M:%S"), direction, host, port, plain(text, limit=MAX_TEXT))
 
@@ -133,6 +143,13 @@ class TrafficScreen(ModalScreen[None]):
     def action_toggle_filter(self) -> None:
         self.only_focus = not self.only_focus and self.focus_host is not None
         self._title()
+
+    def action_live(self) -> None:
+        """Back from a capture to the live lines (from now on)."""
+        if self.capture_name is not None:
+            self.capture_name = None
+            self.query_one(RichLog).clear()
+            self._title()
 
     # -- importing a capture ----------------------------------------------------
 
@@ -159,13 +176,14 @@ class TrafficScreen(ModalScreen[None]):
         self.show_capture(path, capture)
 
     def show_capture(self, path: Path, capture: Capture) -> None:
-        """The capture's messages in the live lines' form (the device filter applies)."""
+        """The capture's messages in the live lines' form, in place of the live lines."""
+        self.capture_name = path.name
+        self._title()
         log = self.query_one(RichLog)
-        log.write(Text(f"— {plain(path.name, limit=120)}: {summary(capture)}", style="bold"))
+        log.clear()
+        log.write(Text(f"— {plain(path, limit=200)}: {summary(capture)}", style="bold"))
         for event in capture.events:
             host, port = event.device
-            if self.only_focus and self.focus_host != (host, port):
-                continue
             when = datetime.datetime.fromtimestamp(event.time, datetime.UTC)
             stamp = when.strftime("%H:%M:%S.%f")[:-3]
             if event.error is None:

@@ -79,3 +79,21 @@ class CachedPlot(PlotextPlot):
             self.build_seconds += time.perf_counter() - start
         self._built = (key, text)
         return text
+
+
+def nice_top(top: float) -> float:
+    """A round upper bound for an axis (1, 1.5, 2, 2.5, 5 ... times a power of ten), >= 1."""
+    if top <= 1:
+        return 1.0
+    step = 10 ** (len(str(int(top))) - 1)
+    for factor in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if factor * step >= top:
+            return factor * step
+    return 10.0 * step
+
+
+def axis_levels(top: float, height: int) -> list[float]:
+    """Tick values from 0 to ``top``: 4 steps where the chart is tall enough, else 2 or 1."""
+    room = (height - 3) // 2
+    steps = 4 if room >= 4 else (2 if room >= 2 else 1)
+    return [top * i / steps for i in range(steps + 1)]

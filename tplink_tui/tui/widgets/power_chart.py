@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..chart_data import ChartSeries
 from ..state import WHOLE_DEVICE
-from .cached_plot import SERIES_COLORS, CachedPlot
+from .cached_plot import SERIES_COLORS, CachedPlot, axis_levels, nice_top
 
 
 def ago(seconds: float) -> str:
@@ -58,10 +58,9 @@ class PowerChart(CachedPlot):
         step = _time_step(span, width)
         ticks = [-span + step * i for i in range(int(span // step) + 1)]
         plt.xticks(ticks, [ago(t) for t in ticks])
-        top = _nice_top(chart.top() if chart else 0.0)
+        top = nice_top(chart.top() if chart else 0.0)
         plt.ylim(0, top)
-        rows = max(1, min(4, (height - 3) // 2))
-        levels = [top * i / rows for i in range(rows + 1)]
+        levels = axis_levels(top, height)
         plt.yticks(levels, [_watts(v) for v in levels])
         drawn = False
         if chart is not None:
@@ -89,14 +88,3 @@ def _watts(value: float) -> str:
     if value >= 1000:
         return f"{value / 1000:g} kW"
     return f"{value:g} W"
-
-
-def _nice_top(top: float) -> float:
-    """A round upper bound for the W axis (1, 2, 5 times a power of ten), never below 1 W."""
-    if top <= 1:
-        return 1.0
-    step = 10 ** (len(str(int(top))) - 1)
-    for factor in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if factor * step >= top:
-            return factor * step
-    return 10.0 * step
