@@ -241,6 +241,29 @@ async def test_output_is_read_after_the_browser_goes_so_quit_arrives(
     assert "did not quit" not in caplog.text
 
 
+async def test_quit_before_the_dashboard_has_mounted_still_ends_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What a one-shot screenshot does, without the browser's timing: the page reports a
+    # size other than the one the dashboard started with, then goes at once.
+    runner, base = await serve_in_process(
+        shlex.join([sys.executable, "-m", "tplink_tui", "--demo"])
+    )
+    pids: set[int] = set()
+    try:
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"{base}/ws?token=tok&width=133&height=36", origin=base)
+            await ws.send_json(["resize", {"width": 133, "height": 44}])
+            pids = descendants(os.getpid())
+            assert pids
+            await ws.close()
+            took = await asyncio.to_thread(wait_gone, pids, ENDS_WITHIN_S)
+    finally:
+        await runner.cleanup()
+        kill_left(pids)
+    print(f"dashboard ended {took:.2f} s after its socket closed")
+
+
 async def test_a_dashboard_that_dies_closes_its_page(tmp_path: Path) -> None:
     crash = "import sys; print('__GANGLION__', flush=True); sys.exit(3)"
     runner, base = await serve_in_process(shlex.join([sys.executable, "-c", crash]))
