@@ -53,6 +53,7 @@ class Device:
     today_kwh: float | None = None
     view: dict[str, Any] | None = field(default=None, repr=False)
     view_of: tuple[object, float | None] | None = field(default=None, repr=False)
+    view_text: str | None = field(default=None, repr=False)
 
 
 class Hub:

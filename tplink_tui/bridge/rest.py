@@ -18,7 +18,7 @@ from ..errors import UsageError
 from .app import HUB, json_response
 from .hub import Action, Device, Hub
 from .openapi import document
-from .views import device_view
+from .views import device_text, device_view
 
 MAX_POINTS = 20_000
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -39,7 +39,8 @@ def _device(request: web.Request) -> tuple[Hub, Device]:
 
 async def list_devices(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    return json_response({"devices": [device_view(hub, d) for d in hub.devices.values()]})
+    body = ",".join(device_text(hub, d) for d in hub.devices.values())
+    return web.Response(text='{"devices":[' + body + "]}", content_type="application/json")
 
 
 async def get_device(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import untrusted
 from ..cli.common import Target, state_dict
 from ..monitor import Snapshot, Status
 from .hub import Device, Hub
@@ -21,8 +22,16 @@ def device_view(hub: Hub, device: Device) -> dict[str, Any]:
     if device.view is not None and seen and seen[0] is snap and seen[1] == device.today_kwh:
         return device.view
     view = _build(hub, device, snap)
-    device.view, device.view_of = view, (snap, device.today_kwh)
+    device.view, device.view_of, device.view_text = view, (snap, device.today_kwh), None
     return view
+
+
+def device_text(hub: Hub, device: Device) -> str:
+    """``device_view`` as strict JSON text (also cached: a list is a join of these)."""
+    view = device_view(hub, device)
+    if device.view_text is None:
+        device.view_text = untrusted.dumps(view, compact=True)
+    return device.view_text
 
 
 def _build(hub: Hub, device: Device, snap: Snapshot) -> dict[str, Any]:
