@@ -10,21 +10,27 @@ from textual.app import App
 from textual.widgets import Input, RichLog
 
 from tplink_tui.devices.client import DeviceClient
-from tplink_tui.simulator import Simulator
+from tplink_tui.simulator import SimulatedDevice, Simulator
 from tplink_tui.tui.screens.prompt import PromptScreen
 from tplink_tui.tui.screens.traffic import TrafficScreen, parse_import
 
 
 class PaneApp(App[None]):
+    """The pane as the dashboard opens it on a device (its live filter on)."""
+
+    def __init__(self, focus: tuple[str, int] = ("127.0.0.1", 1)) -> None:
+        super().__init__()
+        self.focus = focus
+
     def on_mount(self) -> None:
-        self.push_screen(TrafficScreen())
+        self.push_screen(TrafficScreen(self.focus))
 
 
 def log_lines(app: App[None]) -> list[str]:
     return [strip.text for strip in app.screen.query_one(RichLog).lines]
 
 
-async def make_capture(simulator: Simulator, path: Path) -> tuple[Relay, str]:
+async def make_capture(simulator: Simulator, path: Path) -> tuple[Relay, SimulatedDevice]:
     """Real traffic to a simulated strip through our relay, written as pcapng with dpkt."""
     strip = await simulator.add("hs300", "Bench [b]")  # markup-like text from the device
     relay = Relay((strip.host, strip.port))
@@ -35,13 +41,14 @@ async def make_capture(simulator: Simulator, path: Path) -> tuple[Relay, str]:
     await client.close()
     await relay.stop()
     write_capture(relay, path, size=100, pcapng=True)
-    return relay, strip.outlets[3].id
+    return relay, strip
 
 
 async def test_import_a_capture_into_the_traffic_pane(simulator: Simulator, tmp_path: Path) -> None:
     path = tmp_path / "bench.pcapng"
-    relay, outlet_id = await make_capture(simulator, path)
-    app = PaneApp()
+    relay, strip = await make_capture(simulator, path)
+    outlet_id = strip.outlets[3].id
+    app = PaneApp((strip.host, strip.port))  # the capture went through the relay's port
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
         assert "i: import a capture…" in str(app.screen.query_one("#traffic-title").render())
@@ -54,10 +61,26 @@ async def test_import_a_capture_into_the_traffic_pane(simulator: Simulator, tmp_
             await pilot.pause(0.05)
             if any(line.startswith("— end of") for line in log_lines(app)):
                 break
-        assert isinstance(app.screen, TrafficScreen)  # the same pane shows it
+        pane = app.screen
+        assert isinstance(pane, TrafficScreen)  # the same pane shows it
         lines = log_lines(app)
-    assert lines[0].startswith("— importing ")
-    assert "messages decoded, 0 undecodable" in lines[1]
+        title = str(pane.query_one("#traffic-title").render())
+        assert "Capture bench.pcapng" in title and "l: back to live" in title
+        # Live lines wait while the capture is shown; l goes back to them.
+        client = DeviceClient(strip.host, strip.port)
+        await client.get_sysinfo()
+        await pilot.pause()
+        assert log_lines(app) == lines
+        await pilot.press("l")
+        await pilot.pause()
+        await client.get_sysinfo()
+        await client.close()
+        await pilot.pause()
+        live = [line.split(" ", 2)[1:] for line in log_lines(app)]
+        assert [d for d, _ in live] == ["->", "<-"]
+        assert all(rest.startswith(f"{strip.host}:{strip.port} ") for _, rest in live)
+    assert lines[0].startswith(f"— {path}: ")
+    assert "messages decoded, 0 undecodable" in lines[0]
     requests = [line for line in lines if f" -> 127.0.0.1:{relay.port} " in line]
     replies = [line for line in lines if f" <- 127.0.0.1:{relay.port} " in line]
     assert len(requests) == len(replies) >= 8  # sysinfo, 6 meters, a switch
