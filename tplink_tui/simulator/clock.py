@@ -177,7 +177,10 @@ class RuleRunner:
     def _tick(self) -> None:
         self._handle = None
         self.check()
-        self.start()
+        if any(t.rules for t, _ in targets(self.dev) if t.kind != "count_down"):
+            self.start()  # nothing left to run: stop looking until a rule is added
+        else:
+            self.last = None
 
     def reset(self) -> None:
         """The clock was set: nothing between the old and the new time happens."""

@@ -8,6 +8,7 @@ field replaces the suggested value instead of being appended to it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -113,9 +114,15 @@ class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
             return
         self.running = running
         on, seconds = running
-        self.query_one("#countdown-running", Label).update(
-            f"Running: {'on' if on else 'off'} in {duration(seconds)}"
-        )
+        ends = time.monotonic() + seconds
+
+        def show() -> None:
+            left = ends - time.monotonic()
+            text = f"Running: {'on' if on else 'off'} in {duration(left)}" if left > 0 else ""
+            self.query_one("#countdown-running", Label).update(text or "The timer ran out")
+
+        show()
+        self.set_interval(1.0, show)  # counting down while the dialog is open
         minutes = self.query_one(MinutesInput)
         if minutes.pristine and not self._action_touched:
             # Pressing a button posts RadioSet.Changed, which moves the highlight too.
