@@ -26,10 +26,11 @@ except ImportError:  # pragma: no cover - orjson is a dependency; keep working w
     _fast_loads = _fast_dumps = None
 
 # orjson reads an integer beyond 64 bits as a float (json: an exact int), so text
-# with a run of 20 digits goes the json way. Digits to "0", all else to " ": then
-# one substring search (a regex is 5x slower).
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
-_LONG_NUMBER = b"0" * 20
+# with 20 digits in a row after anything but a quote goes the json way (a string
+# of zeros, as in a firmware id, does not). Digits to "0", '"' stays, all else to
+# " ": then one substring search (a regex is 5x slower).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x22 if i == 0x22 else 0x20 for i in range(256))
+_LONG_NUMBER = b" " + b"0" * 20
 
 INITIAL_KEY = 171
 HEADER = struct.Struct(">I")

@@ -167,7 +167,7 @@ class DeviceClient(DeviceLink):
 
     def _parse_sysinfo(self, data: Any) -> SysInfo:
         try:
-            return parse_sysinfo(data)
+            return parse_sysinfo(data, self.sysinfo)
         except ProtocolError as exc:
             raise ProtocolError(f"{self.address}: {exc}") from None
 

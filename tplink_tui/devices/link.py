@@ -84,7 +84,8 @@ def both_dialects(
 
     @functools.wraps(func)
     async def run(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
-        side = await self.smart_side()
+        # Known old JSON (every poll of an old plug): no detour through smart_side.
+        side = None if self.dialect == "iot" else await self.smart_side()
         if side is None:
             outermost = not _inside.get()
             token = _inside.set(True)
@@ -183,6 +184,9 @@ class DeviceLink:
 
     async def _request(self, payload: bytes, retry_safe: bool) -> bytes:
         """Send one old-JSON payload; an auto client still on XOR may move to HTTP."""
+        if self.transport_name == "xor":  # the poll path: straight to the socket
+            reply: bytes = await self.connection.request(payload, retry_safe=retry_safe)
+            return reply
         if self.transport_name:
             if self.dialect == "":
                 async with self._settling:

@@ -181,19 +181,26 @@ def _coordinate(data: dict[str, Any], key: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def parse_sysinfo(data: Any) -> SysInfo:
-    """Parse the object inside ``{"system": {"get_sysinfo": ...}}``."""
+def parse_sysinfo(data: Any, previous: SysInfo | None = None) -> SysInfo:
+    """Parse the object inside ``{"system": {"get_sysinfo": ...}}``.
+
+    ``previous`` (the last sysinfo of the same device) lets the fields that do not
+    change between polls be taken over when their raw values are the same."""
+    if type(data) is dict:
+        fast = _fast_sysinfo(data, previous)
+        if fast is not None:
+            return fast
+    return _careful_sysinfo(data)
+
+
+def _careful_sysinfo(data: Any) -> SysInfo:
+    """Every field checked, with an error that names the first one that is wrong."""
     if not isinstance(data, dict):
         raise ProtocolError(f"sysinfo should be an object, got {type(data).__name__}")
     model = _get(data, "model", str)
     if not model:
         raise ProtocolError("sysinfo has no 'model'")
-    lat = _coordinate(data, "latitude")
-    lon = _coordinate(data, "longitude")
-    if lat is None and data.get("latitude_i") is not None:
-        lat = _ten_thousandths(data, "latitude_i")
-    if lon is None and data.get("longitude_i") is not None:
-        lon = _ten_thousandths(data, "longitude_i")
+    lat, lon = _location(data)
     led_off = _get(data, "led_off", int)
     relay = _get(data, "relay_state", int)
     feature = _get(data, "feature", str) or ""
@@ -219,6 +226,162 @@ def parse_sysinfo(data: Any) -> SysInfo:
         children=_parse_children(data.get("children")),
         raw=data,
     )
+
+
+# The raw fields the identity part of SysInfo is made of (the rest changes per poll).
+_STATIC_KEYS = (
+    "alias",
+    "model",
+    "type",
+    "mic_type",
+    "mac",
+    "mic_mac",
+    "ethernet_mac",
+    "deviceId",
+    "hw_ver",
+    "sw_ver",
+    "hwId",
+    "oemId",
+    "dev_name",
+    "feature",
+    "latitude",
+    "longitude",
+    "latitude_i",
+    "longitude_i",
+)
+_STRING_KEYS = ("deviceId", "hw_ver", "sw_ver", "hwId", "oemId", "dev_name")
+
+
+def _location(data: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Latitude and longitude: floats, or the older integers in 10^-4 degrees."""
+    lat = _coordinate(data, "latitude")
+    lon = _coordinate(data, "longitude")
+    if lat is None and data.get("latitude_i") is not None:
+        lat = _ten_thousandths(data, "latitude_i")
+    if lon is None and data.get("longitude_i") is not None:
+        lon = _ten_thousandths(data, "longitude_i")
+    return lat, lon
+
+
+def _fast_sysinfo(data: dict[str, Any], previous: SysInfo | None) -> SysInfo | None:
+    """The common case, fast: plain types everywhere. None at the first doubt, and
+    the careful parser then decides (same result, or the error it names)."""
+    get = data.get
+    rssi, led_off, relay, on_time = get("rssi"), get("led_off"), get("relay_state"), get("on_time")
+    updating = get("updating")
+    for value in (rssi, led_off, relay, on_time, updating):
+        if value is not None and (type(value) is not int or not -_INT64 <= value < _INT64):
+            return None
+    raw_children = get("children")
+    children: tuple[OutletInfo, ...] = ()
+    if raw_children is not None:
+        children = _fast_children(raw_children)  # type: ignore[assignment]
+        if children is None:
+            return None
+    if previous is not None:
+        old = previous.raw.get
+        for key in _STATIC_KEYS:
+            if get(key) != old(key):
+                break
+        else:
+            return SysInfo(
+                previous.alias,
+                previous.model,
+                previous.device_type,
+                previous.mac,
+                previous.device_id,
+                previous.hw_ver,
+                previous.sw_ver,
+                previous.hw_id,
+                previous.oem_id,
+                previous.dev_name,
+                rssi,
+                None if led_off is None else not led_off,
+                None if relay is None else bool(relay),
+                on_time,
+                previous.features,
+                previous.latitude,
+                previous.longitude,
+                bool(updating),
+                children,
+                data,
+            )
+    model, alias, feature = get("model"), get("alias"), get("feature")
+    if type(model) is not str or not model:
+        return None
+    if not (alias is None or type(alias) is str) or not (feature is None or type(feature) is str):
+        return None
+    device_type = get("type")
+    if device_type is None:
+        device_type = get("mic_type")
+    mac = get("mac")
+    if mac is None:
+        mac = get("mic_mac")
+        if mac is None:
+            mac = get("ethernet_mac")
+    if not (device_type is None or type(device_type) is str):
+        return None
+    if not (mac is None or type(mac) is str):
+        return None
+    strings: list[str] = []
+    for key in _STRING_KEYS:
+        value = get(key)
+        if value is not None and type(value) is not str:
+            return None
+        strings.append(value or "")
+    device_id, hw_ver, sw_ver, hw_id, oem_id, dev_name = strings
+    lat, lon = _location(data)
+    return SysInfo(
+        alias or "",
+        model,
+        device_type or "",
+        normalize_mac(mac),
+        device_id,
+        hw_ver,
+        sw_ver,
+        hw_id,
+        oem_id,
+        dev_name,
+        rssi,
+        None if led_off is None else not led_off,
+        None if relay is None else bool(relay),
+        on_time,
+        frozenset(part for part in feature.split(":") if part) if feature else frozenset(),
+        lat,
+        lon,
+        bool(updating),
+        children,
+        data,
+    )
+
+
+def _fast_children(raw: Any) -> tuple[OutletInfo, ...] | None:
+    if type(raw) is not list or len(raw) > MAX_OUTLETS:
+        return None
+    outlets = []
+    for index, child in enumerate(raw):
+        if type(child) is not dict:
+            return None
+        get = child.get
+        child_id, alias, state, on_time = get("id"), get("alias"), get("state", 0), get("on_time")
+        if type(child_id) is not str or type(state) is not int:
+            return None
+        if not (alias is None or type(alias) is str):
+            return None
+        if on_time is not None and (type(on_time) is not int or not -_INT64 <= on_time < _INT64):
+            return None
+        action = get("next_action")
+        outlets.append(
+            OutletInfo(
+                index,
+                child_id,
+                alias or f"Outlet {index}",
+                bool(state),
+                on_time or 0,
+                action if type(action) is dict else None,
+            )
+        )
+    return tuple(outlets)
 
 
 @dataclass(slots=True, frozen=True)
