@@ -259,3 +259,31 @@ def test_tddp_client_runs_in_its_own_loop() -> None:
         assert port is not None
         exchange = asyncio.run(request("127.0.0.1", Request(0x0A), port=port, reply_port=0))
     assert exchange.reply.key_verified and device.device_id.encode() in exchange.reply.data
+
+
+async def test_a_reply_from_elsewhere_is_ignored() -> None:
+    """Only the device's own reply counts (even if it does not echo the packet id)."""
+    loop = asyncio.get_running_loop()
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.2", 0))
+
+    class Device(asyncio.DatagramProtocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            asked = Header.unpack(data)
+            forged = Header(2, asked.type, protocol.CODE_REPLY, 0, 0, asked.packet_id ^ 1, 0x0A)
+            stranger.sendto(protocol.build(forged, b"forged\n", ADMIN), addr)
+            own = Header(2, asked.type, protocol.CODE_REPLY, 0, 0, 1, asked.subtype)
+            loop.call_later(0.05, self.transport.sendto, protocol.build(own, b"own\n", ADMIN), addr)
+
+    transport, _ = await loop.create_datagram_endpoint(Device, local_addr=("127.0.0.1", 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        exchange = await request("127.0.0.1", Request(0x0A), port=port, reply_port=0, timeout=2)
+    finally:
+        transport.close()
+        stranger.close()
+    assert exchange.reply.data.rstrip(b"\0") == b"own\n"
+    assert exchange.reply_from == ("127.0.0.1", port)

@@ -84,16 +84,20 @@ class _Replies(asyncio.DatagramProtocol):
         pass  # an ICMP "port unreachable": the device stays silent, and we time out
 
 
-def _answers(raw: bytes, sent: Header) -> bool:
-    """Whether a datagram is the reply to ``sent`` (anything else is ignored)."""
+def _answers(raw: bytes, sent: Header, source: str, host: str) -> bool:
+    """Whether a datagram is the reply to ``sent`` (anything else is ignored).
+
+    A reply from the device itself counts even when it does not echo our packet id
+    or subtype (firmware differs); from anyone else only a reply that echoes both.
+    """
     if len(raw) < protocol.HEADER_SIZE:
         return False
     header = Header.unpack(raw)
-    return (
-        header.code == CODE_REPLY
-        and header.packet_id == sent.packet_id
-        and header.subtype == sent.subtype
-    )
+    if header.code != CODE_REPLY:
+        return False
+    if source == host:
+        return True
+    return header.packet_id == sent.packet_id and header.subtype == sent.subtype
 
 
 async def request(
@@ -134,7 +138,7 @@ async def request(
         async with asyncio.timeout(timeout):
             while True:
                 raw, source = await replies.queue.get()
-                if _answers(raw, sent):
+                if _answers(raw, sent, source[0], host):
                     break
     except TimeoutError:
         raise DeviceTimeout(
