@@ -339,6 +339,8 @@ def test_not_a_capture_and_no_traffic(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 5 and "no TP-Link traffic on port 9999" in err.splitlines()[-1]
     code, _, err = cli(capsys, "decode", "d0f281f8", "--follow", "127.0.0.1")
     assert code == 2 and "for capture files" in error_line(err)
+    code, _, err = cli(capsys, "decode", str(empty), "--follow", "fridge.local")
+    assert code == 2 and "an IP address" in error_line(err)
 
 
 async def test_nothing_decodes_is_exit_5(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import ipaddress
 import json
 import re
 import sys
@@ -278,8 +279,9 @@ def _follow(text: str | None) -> tuple[str, int | None] | None:
         return None
     try:
         host, port = parse_address(text, default_port=0)
+        host = str(ipaddress.ip_address(host))  # as the capture writes it
     except ValueError as exc:
-        raise UsageError(f"--follow: {exc}") from None
+        raise UsageError(f"--follow: {exc} (an IP address, as in the capture)") from None
     return host, port or None
 
 
