@@ -387,3 +387,26 @@ async def test_mangled_captures_never_crash(
     path.write_bytes(bytes(data))
     code, _, err = cli(capsys, "decode", str(path), "--port", str(relay.port))
     assert code in (0, 5) and "Traceback" not in err
+
+
+async def test_hostile_text_in_a_capture_is_data(
+    simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A device name with terminal controls and bidi overrides never reaches the terminal raw."""
+    plug = await simulator.add("hs105")
+    relay = Relay((plug.host, plug.port))
+    port = await relay.start()
+    client = DeviceClient("127.0.0.1", port)
+    evil = "lamp\x1b[2J\x1b]0;pwned\x07\u202e[red]x[/red]"
+    await client.set_alias(evil)
+    await client.get_sysinfo()
+    await client.close()
+    await relay.stop()
+    path = tmp_path / "evil.pcap"
+    write_capture(relay, path)
+    for argv in ((), ("--json",)):
+        code, out, err = cli(capsys, "decode", str(path), "--port", str(port), *argv)
+        assert code == 0, err
+        assert not any(ch in out + err for ch in "\x1b\x07\u202e")
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[-1]["json"]["system"]["get_sysinfo"]["alias"] == evil  # exact, escaped
