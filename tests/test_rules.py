@@ -249,3 +249,16 @@ async def test_edit_enable_delete_through_the_client(simulator: Simulator) -> No
         await model.add_rule(client, weekly("08:30", False), outlet=2)
         await model.delete_all(client, SCHEDULE, outlet=2)
         assert table.rules == [] and dev.outlets[1].rules["schedule"].rules == []
+
+
+def test_change_applies_only_what_was_typed() -> None:
+    base = weekly("07:30", True, "mon-fri", name="morning")
+    once = typed.change(base, once="2026-12-24")
+    assert once.once == date(2026, 12, 24) and once.days == (False,) * 4 + (True,) + (False,) * 2
+    assert once.start == base.start and once.name == "morning"
+    until = typed.change(base, until="22:00")
+    assert until.end == At(0, 1320) and until.end_action is False  # back off by default
+    assert typed.change(until, drop_end=True).end is None
+    assert typed.change(base, until="22:00", then=True).end_action is True
+    with pytest.raises(UsageError, match="weekly or once"):
+        typed.change(base, days="mon", once="2026-12-24")

@@ -135,7 +135,8 @@ def change(
     if days is not None:
         changes.update(days=parse_days(days), once=None)
     if once is not None:
-        changes["once"] = parse_date(once)
+        day = changes["once"] = parse_date(once)
+        changes["days"] = tuple(i == (day.weekday() + 1) % 7 for i in range(7))  # its weekday
     if action is not None and rule.kind == SCHEDULE:
         changes["action"] = action
     start_action = changes.get("action", rule.action)
