@@ -213,7 +213,7 @@ async def test_timer_dialog_opens_on_the_running_timer(
         radio = dialog.query_one(RadioSet)
         assert radio.pressed_button is not None and radio.pressed_button.id == "act-on"
         assert radio.pressed_button.has_class("-selected")  # highlighted = chosen
-        assert "on in 12 min" in str(dialog.query_one("#countdown-running").render())
+        assert "on in 12 min" in str(dialog.query_one("#countdown-running").render())  # 12 min 2x s
         await pilot.press("5")  # replaces the value
         assert minutes.value == "5"
         await pilot.press("enter")

@@ -118,7 +118,9 @@ class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
 
         def show() -> None:
             left = ends - time.monotonic()
-            text = f"Running: {'on' if on else 'off'} in {duration(left)}" if left > 0 else ""
+            exact = f"{int(left) // 60} min {int(left) % 60:02d} s" if left < 3600 else ""
+            text = f"Running: {'on' if on else 'off'} in {exact or duration(left)}"
+            text = text if left > 0 else ""
             self.query_one("#countdown-running", Label).update(text or "The timer ran out")
 
         show()
