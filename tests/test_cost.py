@@ -65,7 +65,7 @@ def test_tariff_is_saved_in_the_settings_and_checked(tmp_path: Path) -> None:
     assert "tariff" not in json.dumps(store.load().to_dict())
     store.update_settings(tariff=NIGHT.to_dict())
     assert ConfigStore(tmp_path / "config.json").load().settings.tariff == NIGHT
-    with pytest.raises(ConfigError, match="tariff.price"):
+    with pytest.raises(ConfigError, match=r"tariff\.price"):
         store.update_settings(tariff={"price": "a lot"})
     assert store.load().settings.tariff == NIGHT  # the bad change was not written
     store.update_settings(tariff=None)
@@ -75,7 +75,7 @@ def test_tariff_is_saved_in_the_settings_and_checked(tmp_path: Path) -> None:
 def test_a_broken_tariff_in_the_file_is_one_readable_error(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"settings": {"tariff": {"price": 0.3, "currency": "1 2"}}}))
-    with pytest.raises(ConfigError, match="settings.tariff.currency"):
+    with pytest.raises(ConfigError, match=r"settings\.tariff\.currency"):
         ConfigStore(path).load()
 
 

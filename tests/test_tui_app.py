@@ -241,3 +241,208 @@ async def test_theme_is_remembered(tmp_path: Path) -> None:
     assert ConfigStore(tmp_path / "config.json").load().settings.theme == "nord"
     again = TplinkApp(ConfigStore(tmp_path / "config.json"))
     assert again.theme == "nord"
+
+
+# -- rough edges a new user hit (issue 14) ------------------------------------------
+
+
+def sample_app(tmp_path: Path) -> TplinkApp:
+    from tplink_tui.tui.sample import SampleApp
+
+    return SampleApp(ConfigStore(tmp_path / "config.json"))
+
+
+def name_of_selected(app: TplinkApp) -> str:
+    view = app.selected_view()
+    return view.name if view else ""
+
+
+async def test_escape_clears_a_filter_and_home_end_move(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("slash", "d", "e", "s", "k", "enter")
+        assert app.table.row_count == 1 and app.table.has_focus
+        await pilot.press("escape")  # from the list: the filter goes, every device is back
+        assert app.table.row_count == 6 and not app.filter_box.display
+        assert app.controller.filter == "" and app.filter_box.value == ""
+        await pilot.press("end")
+        assert name_of_selected(app) == "Office strip"
+        await pilot.press("home")
+        assert name_of_selected(app) == "Desk"
+        await pilot.press("pagedown")
+        assert name_of_selected(app) == "Office strip"
+        await pilot.press("pageup")
+        assert name_of_selected(app) == "Desk"
+
+
+async def test_arrow_keys_move_between_outlet_switches_and_focus_shows(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end", "enter")  # into the strip's outlets
+        assert app.focused_outlet() == 0
+        row = app.focused.parent if app.focused else None
+        assert isinstance(row, OutletRow) and row.has_pseudo_class("focus-within")
+        await pilot.press("down", "down")
+        assert app.focused_outlet() == 2  # arrows keep moving, as in the list
+        await pilot.press("up", "up", "up")  # up from the first outlet: back in the list
+        assert app.table.has_focus
+        assert name_of_selected(app) == "Office strip"  # the list did not move meanwhile
+
+
+async def test_words_for_off_never_reached_rebooting_and_seen(tmp_path: Path) -> None:
+    from tplink_tui.monitor import Snapshot
+    from tplink_tui.tui.state import DeviceView, last_seen_text, status_text
+
+    app = sample_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        lamp = next(k for k, v in app.views.items() if v.name == "Lamp")
+        app.select_device(lamp)
+        await wait_for(pilot, lambda: app.detail.device_key == lamp)
+        info = str(app.detail.query_one("#detail-info").render())
+        assert "On for   off" in info and "0 s" not in info
+    view = DeviceView("k", "Heater", "127.0.0.1", 9906)
+    now = time.time()
+    view.snapshot = Snapshot("k", "127.0.0.1", 9906, Status.OFFLINE, None, last_seen=now - 3)
+    assert last_seen_text(view, now) == "3s ago"  # not "now" beside "offline 3s"
+    view.rebooting_until = now + 60
+    assert status_text(view, now) == "rebooting"
+
+
+async def test_a_device_never_reached_has_no_switch(tmp_path: Path) -> None:
+    app = make_app(tmp_path, [("Ghost", "127.0.0.1", 1, "")])  # nothing listens on port 1
+    async with app.run_test(size=SIZE) as pilot:
+        await select(app, pilot, "127.0.0.1:1")
+        await pilot.pause(0.3)
+        assert "not reached yet" in str(app.detail.query_one("#power-label").render())
+        assert "No energy meter" not in str(app.detail.query_one("#power-label").render())
+        assert not app.detail.query(OutletRow)
+
+
+async def test_plus_and_minus_come_back_to_two_seconds(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.monitor.interval == 2.0
+        await pilot.press("plus", "plus", "plus")
+        assert app.monitor.interval == 0.5
+        await pilot.press("minus", "minus")
+        assert app.monitor.interval == 2.0
+        await pilot.press("minus", "plus")
+        assert app.monitor.interval == 2.0
+
+
+async def test_sort_order_is_in_the_column_header(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+
+        def labels() -> list[str]:
+            return [c.label.plain for c in app.table.columns.values()]
+
+        assert "Name ▲" in labels()
+        await pilot.press("s")
+        assert "Room ▲" in labels() and "Name" in labels()
+        await pilot.press("s")
+        assert "Power ▼" in labels()
+        assert name_of_selected(app)  # the selection survived the rebuilds
+        from tplink_tui.tui.screens.help import INTRO
+
+        assert "list on top" in INTRO and "on the left" not in INTRO
+
+
+async def test_two_saved_names_for_one_address_are_one_row_naming_both(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.json")
+    store.update(
+        lambda c: c.devices.extend(
+            [
+                SavedDevice("Fridge", "127.0.0.1", 9901),
+                SavedDevice("Kitchen fridge", "127.0.0.1", 9901),
+            ]
+        )
+    )
+    from tplink_tui.tui.sample import StillMonitor
+
+    app = TplinkApp(store, monitor=StillMonitor(), history=False)
+    toasts: list[str] = []
+    original = app.notify
+
+    def record(message: str, **kw: object) -> None:
+        toasts.append(message)
+        original(message, **kw)  # type: ignore[arg-type]
+
+    app.notify = record  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert app.table.row_count == 1
+        assert app.table.get_row("127.0.0.1:9901")[1].plain == "Fridge = Kitchen fridge"
+        assert any("same address" in t for t in toasts)
+
+
+async def test_the_demo_says_it_is_starting_instead_of_zero_devices(tmp_path: Path) -> None:
+    from tplink_tui.tui.demo import DemoApp
+
+    app = DemoApp(ConfigStore(tmp_path / "config.json"))
+    subtitles: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        subtitles.append(app.sub_title)
+        title = str(app.detail.query_one("#detail-title").render())
+        assert "Press a to add" not in title or app.views
+        await wait_for(pilot, lambda: app.table.row_count > 0, timeout=15)
+        await wait_for(pilot, lambda: "devices" in app.sub_title)
+        subtitles.append(app.sub_title)
+    assert "0 devices" not in subtitles[0] and "starting" in subtitles[0]
+
+
+async def test_a_running_countdown_shows_and_counts_down(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    from tplink_tui.devices.client import DeviceClient
+
+    plug = await simulator.add("hs110", "Kettle", on=True)
+    client = DeviceClient(plug.host, plug.port, 2.0)
+    try:
+        await client.set_countdown(12, False)
+    finally:
+        client.connection.abort()
+    app = make_app(tmp_path, [("Kettle", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await select(app, pilot, key)
+        await wait_for(pilot, lambda: bool(app.views[key].countdowns))
+        await wait_for(pilot, lambda: "timer" in [str(k.value) for k in app.table.columns])
+        cell = lambda: (
+            app.table.get_row(key)[[str(k.value) for k in app.table.columns].index("timer")].plain
+        )  # noqa: E731
+        await wait_for(pilot, lambda: cell() == "off in 12 min")
+        assert "Timer    off in 12 min" in str(app.detail.query_one("#detail-info").render())
+        row = app.detail.query_one(OutletRow)
+        assert "off in 12 min" in str(row.query_one(".outlet-timer").render())
+        view = app.views[key]
+        view.countdowns = {k: (time.time() + 42, on) for k, (_, on) in view.countdowns.items()}
+        await wait_for(pilot, lambda: cell().startswith("off in 4") and cell().endswith(" s"))
+        before = cell()
+        await wait_for(pilot, lambda: cell() != before)  # it counts down each second
+
+
+def test_devices_add_without_a_name_saves_the_devices_own_alias(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The list then reads "Garden lights", not "127.0.0.1:41001"; an unreachable one its host."""
+    from cli_helpers import cli
+
+    from tplink_tui.simulator import ThreadedSimulator
+
+    with ThreadedSimulator(seed=7) as sim:
+        plug = sim.add("hs103", "Garden lights")
+        code, out, err = cli(capsys, "devices", "add", f"{plug.host}:{plug.port}")
+        assert code == 0, err
+        assert "Saved Garden lights" in out and err == ""
+        again = sim.add("hs103", "Garden lights")  # a second plug with the same alias
+        code, out, err = cli(capsys, "devices", "add", f"{again.host}:{again.port}")
+        assert code == 0 and f"Garden lights ({again.host}:{again.port})" in out
+    code, out, err = cli(capsys, "devices", "add", "127.0.0.1:1")  # nothing listens there
+    assert code == 0 and "Saved 127.0.0.1:1" in out
+    assert len(err.strip().splitlines()) == 1 and "could not ask" in err
+    names = [d.name for d in ConfigStore().load().devices]
+    assert names == ["Garden lights", f"Garden lights ({again.host}:{again.port})", "127.0.0.1:1"]

@@ -153,6 +153,7 @@ class TplinkApp(App[None]):
         self.filter_box = self.query_one("#filter", Input)
         self.filter_box.display = False
         self.detail.empty_text = self.loading or DetailPane.EMPTY
+        self.detail.show(None)
         self.relayout()
         # Looked up at each call, so a wrapped ``notify`` (tests do) sees every toast.
         self.controller.start(

@@ -69,9 +69,18 @@ class OutletSwitch(Switch):
     """
 
     BINDINGS = [
-        Binding("up", "app.focus_previous", "Previous", show=False),
-        Binding("down", "app.focus_next", "Next", show=False),
+        Binding("up", "step(-1)", "Previous outlet", show=False),
+        Binding("down", "step(1)", "Next outlet", show=False),
     ]
+
+    def action_step(self, step: int) -> None:
+        """The next or previous outlet's switch; up from the first: back to the list."""
+        switches = list(self.screen.query(OutletSwitch))
+        index = switches.index(self) + step if self in switches else 0
+        if 0 <= index < len(switches):
+            switches[index].focus()
+        elif index < 0:
+            self.screen.query_one("#devices").focus()
 
 
 class OutletRow(Horizontal):
