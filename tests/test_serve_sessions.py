@@ -262,6 +262,21 @@ async def test_quit_before_the_dashboard_has_mounted_still_ends_it(
         await runner.cleanup()
         kill_left(pids)
     print(f"dashboard ended {took:.2f} s after its socket closed")
+    # Stopped by us while it started: that is not "failed to start".
+    assert "Application failed to start" not in caplog.text
+
+
+async def test_a_dashboard_that_cannot_start_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    broken = shlex.join([sys.executable, "-c", "raise SystemExit('no dashboard here')"])
+    runner, base = await serve_in_process(broken)
+    try:
+        async with aiohttp.ClientSession() as client:
+            ws = await open_session(client, base)
+            message = await asyncio.wait_for(ws.receive(), 30)
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    finally:
+        await runner.cleanup()
+    assert "Application failed to start" in caplog.text
 
 
 async def test_a_dashboard_that_dies_closes_its_page(tmp_path: Path) -> None:

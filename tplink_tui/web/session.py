@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import enum
+import logging
 import os
 import shlex
 import signal
@@ -58,6 +60,23 @@ class Ended(enum.Enum):
     LOST = "lost"
 
 
+_SERVICE: contextvars.ContextVar[SessionService | None] = contextvars.ContextVar(
+    "tplink_tui_session", default=None
+)
+
+
+class _StoppedWhileStarting(logging.Filter):
+    """Drop textual-serve's "failed to start" for a dashboard we stopped while it started."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        service = _SERVICE.get()
+        stopping = service is not None and service.stopping
+        return not (stopping and record.getMessage() == "Application failed to start")
+
+
+logging.getLogger("textual-serve").addFilter(_StoppedWhileStarting())
+
+
 def launch_argv(command: str) -> list[str]:
     """``command`` run through the launcher: same pid, killed with its ``serve``."""
     return [sys.executable, "-I", "-c", _LAUNCHER, str(os.getpid()), *shlex.split(command)]
@@ -67,6 +86,11 @@ class SessionService(AppService):
     """textual-serve's ``AppService``, with a process that cannot outlive its session."""
 
     _ended: Ended | None = None
+    stopping = False
+
+    async def start(self, width: int, height: int) -> None:
+        _SERVICE.set(self)  # copied into the reader task started here, for the log filter
+        await super().start(width, height)
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         """Exec, not a shell; a new process group so a kill reaches all of it."""
@@ -105,6 +129,7 @@ class SessionService(AppService):
         """Quit, then SIGTERM, then SIGKILL, each after its grace; reap and finish reading."""
         if self._ended is not None:
             return self._ended
+        self.stopping = True
         process = self._process
         if process is None:
             self._ended = Ended.QUIT
