@@ -264,6 +264,20 @@ async def test_lost_segment_is_one_undecodable_message(
     assert 1 <= sum((sent - good).values()) <= 2
 
 
+async def test_capture_started_mid_conversation(
+    simulator: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No SYN and the first segments missing: the bytes before the next frame are skipped."""
+    relay, _ = await relayed_session(simulator)
+    path = tmp_path / "late.pcap"
+    write_capture(relay, path, size=40, mangle=drop(0), syn=False)
+    events = decode_json_lines(capsys, str(path), "--port", str(relay.port))
+    bad = [e for e in events if "undecodable" in e]
+    assert len(bad) == 1 and "do not start a TP-Link frame were skipped" in bad[0]["undecodable"]
+    good = Counter((e["direction"], canonical(e["json"])) for e in events if e not in bad)
+    assert sum((relayed_messages(relay) - good).values()) == 1  # the first reply
+
+
 async def test_stdin_and_newer_discovery(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

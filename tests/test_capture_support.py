@@ -239,6 +239,7 @@ def write_capture(
     device_host: str = "127.0.0.1",
     pcapng: bool = False,
     ipv6: bool = False,
+    syn: bool = True,
 ) -> int:
     """Write every relayed connection as TCP (SYN, data, FIN) with dpkt; packet count."""
     frames: list[tuple[float, bytes]] = []
@@ -249,8 +250,12 @@ def write_capture(
         first = min(r.time for r in relay.records if r.conn == conn) - 0.001
         for to_device in (True, False):
             src, sport, dst, dport = ends[to_device]
-            syn = dpkt.tcp.TCP(sport=sport, dport=dport, seq=isn[to_device], flags=dpkt.tcp.TH_SYN)
-            frames.append((first + (0 if to_device else 0.0001), _ip(src, dst, syn, ipv6)))
+            opening = dpkt.tcp.TCP(
+                sport=sport, dport=dport, seq=isn[to_device], flags=dpkt.tcp.TH_SYN
+            )
+            if syn:
+                handshake = first + (0 if to_device else 0.0001)
+                frames.append((handshake, _ip(src, dst, opening, ipv6)))
             segments = cut(relay.stream(conn, to_device), size)
             if mangle is not None:
                 segments = mangle(segments, to_device)
