@@ -9,9 +9,8 @@ Label values from the device pass ``untrusted.display`` (no control characters).
 ``device_samples`` is the one definition of what a device exports. Two writers use
 it: ``SnapshotCollector``, a prometheus-client collector (``generate_latest`` of a
 registry holding it is the reference text), and ``MetricsText``, which serves
-``/metrics``: the same bytes (a test holds the two equal), with each device's lines
-kept until its next poll, so a scrape re-renders only the devices polled since the
-last one instead of every sample through the library's general path.
+``/metrics``: the same bytes (a test holds the two equal), each device's lines
+rendered as its poll lands (about 50 µs), so a scrape only joins them.
 """
 
 from __future__ import annotations
@@ -158,6 +157,12 @@ class MetricsText:
         cached.snapshot, cached.by_family = snap, by_family
         return by_family
 
+    def on_snapshot(self, snap: Snapshot) -> None:
+        """Render a device's lines as its poll lands: a scrape then only joins them."""
+        device = self.hub.devices.get(snap.key)
+        if device is not None:
+            self._lines(device)
+
     def render(self) -> bytes:
         per_device = [self._lines(device) for device in self.hub.devices.values()]
         out: list[str] = []
@@ -191,5 +196,6 @@ async def scrape(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[METRICS] = MetricsText(app[HUB])
+    text = app[METRICS] = MetricsText(app[HUB])
+    app[HUB].monitor.subscribe(text.on_snapshot)
     app.router.add_get("/metrics", scrape)

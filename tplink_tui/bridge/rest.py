@@ -18,7 +18,7 @@ from ..errors import UsageError
 from .app import HUB, json_response
 from .hub import Action, Device, Hub
 from .openapi import document
-from .views import device_text, device_view
+from .views import device_text, device_view, keep_rendered
 
 MAX_POINTS = 20_000
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -91,6 +91,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    keep_rendered(app[HUB])
     app.router.add_get("/api/devices", list_devices)
     app.router.add_get("/api/devices/{name}", get_device)
     app.router.add_post("/api/devices/{name}/{action:on|off|toggle}", switch)

@@ -2,7 +2,8 @@
 plus what the bridge knows (status, room, last seen, today's kWh).
 
 Built from the monitor's latest snapshot (no device round trip) and cached until
-the next snapshot, so a page refreshing 200 devices costs one dict lookup each.
+the next snapshot (rendered as the poll lands), so a page refreshing 200 devices
+costs one string join.
 """
 
 from __future__ import annotations
@@ -61,9 +62,12 @@ def _build(hub: Hub, device: Device, snap: Snapshot) -> dict[str, Any]:
     return data
 
 
-def outlet_view(view: dict[str, Any], index: int) -> dict[str, Any] | None:
-    """One outlet's row of a device view, by index."""
-    for row in view.get("outlets", []):
-        if row["index"] == index:
-            return dict(row)
-    return None
+def keep_rendered(hub: Hub) -> None:
+    """Render each device's JSON as its poll lands: a list request then only joins them."""
+
+    def on_snapshot(snap: Snapshot) -> None:
+        device = hub.devices.get(snap.key)
+        if device is not None:
+            device_text(hub, device)
+
+    hub.monitor.subscribe(on_snapshot)
