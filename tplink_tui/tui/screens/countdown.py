@@ -63,6 +63,8 @@ def running_timer(rules: list[dict[str, Any]]) -> tuple[bool, int] | None:
 class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
     """Dismisses with (minutes, turn_on) or None."""
 
+    AUTO_FOCUS = "#countdown-minutes"  # focused on open, all selected: typing replaces it
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="countdown.cancel")]
     DEFAULT_CSS = """
     CountdownScreen { align: center middle; }
@@ -101,7 +103,6 @@ class CountdownScreen(ModalScreen[tuple[float, bool] | None]):
         radio = self.query_one(RadioSet)
         for _ in range(max(radio.pressed_index, 0)):
             radio.action_next_button()
-        self.query_one(MinutesInput).focus()  # all selected: typing replaces it
         if self.load is not None:
             self.run_worker(self._load_running(self.load), group="countdown")
 

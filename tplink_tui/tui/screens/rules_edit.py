@@ -17,6 +17,8 @@ from ..safe import text as safe_text
 class RuleEditScreen(ModalScreen[Rule | None]):
     """Dismisses with the checked rule (its ``id`` kept when editing) or None."""
 
+    AUTO_FOCUS = "#rule-at"  # at once, so keys typed right away land in it
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="rule-edit.cancel"),
         Binding("ctrl+s", "save", "Save", id="rule-edit.save"),
@@ -32,7 +34,7 @@ class RuleEditScreen(ModalScreen[Rule | None]):
     RuleEditScreen Label.caption { color: $text-muted; }
     RuleEditScreen Input { background: $boost; }
     RuleEditScreen Input:focus { background: $surface-lighten-2; }
-    RuleEditScreen #rule-error { color: $error; margin-top: 1; }
+    RuleEditScreen #rule-error { color: $error; margin-top: 1; width: 1fr; }
     RuleEditScreen RadioSet { layout: horizontal; width: 1fr; margin-top: 1; }
     RuleEditScreen RadioSet > RadioButton { width: auto; margin-right: 2; }
     RuleEditScreen #rule-enabled { margin-top: 1; width: auto; }
@@ -89,7 +91,6 @@ class RuleEditScreen(ModalScreen[Rule | None]):
                 yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#rule-at", Input).focus()
         radio = self.query(RadioSet)
         if radio and self.rule.action is False:
             radio.first().action_next_button()  # the highlight follows the chosen action
