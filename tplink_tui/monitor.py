@@ -384,7 +384,10 @@ class Monitor:
 
     def _identity(self, device: _Device, state: DeviceState) -> tuple[IdentityChange | None, bool]:
         """(the change in force, whether this poll saw it first) for a fresh state."""
-        seen = Identity.of(state.sysinfo)
+        info, known = state.sysinfo, device.identity
+        if info.mac == known.mac and info.model == known.model:
+            return None, False  # every poll but the first: nothing to learn or flag
+        seen = Identity.of(info)
         if not device.identity.differs(seen):
             device.identity = device.identity.learn(seen)
             return None, False

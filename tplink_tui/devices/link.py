@@ -84,8 +84,9 @@ def both_dialects(
 
     @functools.wraps(func)
     async def run(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
-        # Known old JSON (every poll of an old plug): no detour through smart_side.
-        side = None if self.dialect == "iot" else await self.smart_side()
+        if self.dialect == "iot":  # known old JSON (every poll of an old plug): it stays so
+            return await func(self, *args, **kwargs)
+        side = await self.smart_side()
         if side is None:
             outermost = not _inside.get()
             token = _inside.set(True)

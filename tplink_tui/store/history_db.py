@@ -14,6 +14,7 @@ Storage choices, for size (a year of 200 devices must stay small):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -281,6 +282,45 @@ def to_row(reading: Reading) -> tuple[int, int, int | None, int | None, int | No
     )
 
 
+_P_LOW, _P_HIGH = BOUNDS["power_w"]
+_V_LOW, _V_HIGH = BOUNDS["voltage_v"]
+_C_LOW, _C_HIGH = BOUNDS["current_a"]
+_E_LOW, _E_HIGH = BOUNDS["total_kwh"]
+
+
+def _plain_row(reading: Reading) -> tuple[int, int, Any, Any, Any, Any] | None:
+    """``to_row`` for the usual reading (a str device, plain floats within bounds,
+    an ordinary time); None for anything else, which ``to_row`` then judges."""
+    if type(reading) is not Reading:
+        return None
+    device, outlet, ts, power, voltage, current, total = reading
+    if type(device) is not str or type(ts) is not float or not 0.0 < ts < 1e11:
+        return None
+    if outlet is None:
+        outlet = WHOLE_DEVICE
+    elif type(outlet) is not int or not -1000 < outlet < 1000:
+        return None
+    if power is not None:
+        if type(power) is not float or not _P_LOW <= power <= _P_HIGH:
+            return None
+        power = round(power * 1000)
+    if voltage is not None:
+        if type(voltage) is not float or not _V_LOW <= voltage <= _V_HIGH:
+            return None
+        voltage = round(voltage * 1000)
+    if current is not None:
+        if type(current) is not float or not _C_LOW <= current <= _C_HIGH:
+            return None
+        current = round(current * 1000)
+    if total is not None:
+        if type(total) is not float or not _E_LOW <= total <= _E_HIGH:
+            return None
+        total = round(total * 1000 * 1000)
+    if power is None and voltage is None and current is None and total is None:
+        return None  # to_row, then skipped as a reading without any measurement
+    return (outlet, round(ts * 1000), power, voltage, current, total)
+
+
 class SeriesCache:
     """Maps (device, outlet) to series ids; ids are only remembered once committed."""
 
@@ -308,6 +348,26 @@ class SeriesCache:
             pending[key] = int(row[0])
 
 
+_INSERT_RAW = (
+    "INSERT OR REPLACE INTO raw (series, ts, power_mw, voltage_mv, current_ma, total_mwh) VALUES "
+)
+_ROW_MARKS = "(?,?,?,?,?,?)"
+_ROWS_PER_STATEMENT = 500
+
+
+def _insert_raw(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Many rows per INSERT statement: sqlite3 lets go of the GIL around every
+    statement step, and with ``executemany`` (one step per row) the writer thread
+    and the poll loop handed the GIL back and forth thousands of times a second."""
+    limit = _ROWS_PER_STATEMENT
+    with contextlib.suppress(AttributeError, sqlite3.Error):  # getlimit: Python 3.11+
+        limit = max(1, min(limit, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 6))
+    for start in range(0, len(rows), limit):
+        chunk = rows[start : start + limit]
+        marks = ",".join((_ROW_MARKS,) * len(chunk))
+        conn.execute(_INSERT_RAW + marks, [value for row in chunk for value in row])
+
+
 def insert_readings(
     conn: sqlite3.Connection, cache: SeriesCache, readings: Iterable[Reading]
 ) -> tuple[int, int]:
@@ -320,6 +380,10 @@ def insert_readings(
     rows: list[tuple[str, tuple[int, int, Any, Any, Any, Any]]] = []
     skipped = 0
     for reading in readings:
+        row = _plain_row(reading)
+        if row is not None:
+            rows.append((reading[0], row))
+            continue
         try:
             row = to_row(reading)
         except ImplausibleReading as exc:
@@ -340,11 +404,7 @@ def insert_readings(
     try:
         cache.resolve(conn, {(device, row[0]) for device, row in rows}, pending)
         ids = {**cache.ids, **pending}
-        conn.executemany(
-            "INSERT OR REPLACE INTO raw (series, ts, power_mw, voltage_mv, current_ma, total_mwh)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(ids[(device, row[0])], *row[1:]) for device, row in rows],
-        )
+        _insert_raw(conn, [(ids[(device, row[0])], *row[1:]) for device, row in rows])
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -57,7 +57,7 @@ class HistoryWriter:
         path: Path | str | None = None,
         *,
         batch_interval: float = 1.0,
-        batch_size: int = 500,
+        batch_size: int = 5000,
         max_queue: int = 200_000,
         timeout: float = 5.0,
         on_error: Callable[[HistoryUnavailable], None] | None = None,
@@ -123,7 +123,9 @@ class HistoryWriter:
             self.dropped += 1
             return False
         self._queue.append(reading)
-        if queued + 1 >= self.batch_size:
+        # is_set() first: Event.set() takes a lock, and while the loop holds the GIL
+        # the writer cannot drain the queue, so every add past batch_size would.
+        if queued + 1 >= self.batch_size and not self._wake.is_set():
             self._wake.set()
         return True
 
