@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ListenError
 from ..store.config import SavedDevice
+from ..tui.gc_tune import GC_SETTLE_SECONDS, tune_gc  # no Textual: plain gc settings
 from .hub import Hub, log
 from .options import HttpOptions, MqttOptions
 
@@ -54,6 +55,9 @@ async def serve(config: BridgeConfig, stop: asyncio.Event | None = None) -> None
             mqtt = MqttBridge(hub, config.mqtt)
             mqtt.start()
             log.info("MQTT to %s, topics under %s/", config.mqtt.safe_url, config.mqtt.prefix)
+        # Full GC passes over 200 devices' readings stall for 100+ ms: the dashboard's
+        # tuning (freeze what has settled, rarer full passes) serves here as well.
+        loop.call_later(GC_SETTLE_SECONDS, tune_gc)
         log.info("bridging %d devices, polled every %g s", len(hub.devices), config.interval)
         await stop.wait()
         log.info("stopping")
