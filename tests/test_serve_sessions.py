@@ -67,6 +67,22 @@ os._exit(0)
 """
 
 
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    # textual-serve's page asks fonts.googleapis.com for a font: resolve no name at all.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1200,800",
+)
+
+
 def pid_from(path: Path, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     while not (path.exists() and path.read_text()):
@@ -105,21 +121,7 @@ def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("SE_AVOID_STATS", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        # textual-serve's page asks fonts.googleapis.com for a font: resolve no name at all.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1200,800",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
+    for flag in (*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -175,6 +177,35 @@ def test_a_one_shot_screenshot_leaves_no_dashboard(chromium: Any, demo: Served) 
     chromium.quit()
     took = wait_gone(dashboards, ENDS_WITHIN_S)
     print(f"dashboard ended {took:.2f} s after the browser quit")
+
+
+def test_chromium_screenshot_command_leaves_no_dashboard(demo: Served, tmp_path: Path) -> None:
+    # `chromium --headless --screenshot URL`, the one-shot of the bug report, as a user runs it.
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    shot = tmp_path / "shot.png"
+    command = [
+        CHROMIUM,
+        *BROWSER_FLAGS,
+        f"--user-data-dir={tmp_path / 'shot-profile'}",
+        f"--screenshot={shot}",
+        demo.url,
+    ]
+    browser = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while browser.poll() is None:
+            assert time.monotonic() < deadline, "chromium --screenshot did not finish"
+            demo.dashboards()  # remember every dashboard it started
+            time.sleep(0.02)
+    finally:
+        if browser.poll() is None:
+            browser.kill()
+        browser.wait()
+    assert shot.stat().st_size > 0
+    assert demo.seen, "the page never opened a session"
+    took = wait_gone(demo.seen, ENDS_WITHIN_S)
+    print(f"dashboard ended {took:.2f} s after chromium --screenshot exited")
 
 
 # -- dashboards that do not cooperate, served in-process ------------------------------------------
