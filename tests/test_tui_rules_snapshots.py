@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from tplink_tui.devices.client import DeviceClient
 from tplink_tui.simulator import SimulatedDevice, ThreadedSimulator
@@ -57,6 +58,8 @@ def opener(device: SimulatedDevice, *press: str) -> Any:
                 if screen.loaded:
                     break
                 await pilot.pause(0.05)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False  # a blinking cursor would make the picture random
         await pilot.pause(0.3)
 
     return run_before
