@@ -1,6 +1,14 @@
-"""tplink-tui: a terminal dashboard, command line and Python API for TP-Link Kasa plugs."""
+"""tplink-tui: a terminal dashboard, command line and Python API for TP-Link Kasa plugs.
 
-from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo
+The names below are loaded on first use (PEP 562), so ``import tplink_tui.x`` and
+the command line do not pay for the device client when they do not need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     AuthenticationError,
     ConfigError,
@@ -15,7 +23,33 @@ from .errors import (
     UsageError,
 )
 
+if TYPE_CHECKING:
+    from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "DeviceClient": "devices",
+    "DeviceState": "devices",
+    "EnergyReading": "devices",
+    "OutletInfo": "devices",
+    "SmartPlug": "devices",
+    "SysInfo": "devices",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AuthenticationError",

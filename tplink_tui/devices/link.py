@@ -38,15 +38,18 @@ from ..errors import (
     UsageError,
 )
 from ..transport import DEFAULT_TIMEOUT, Connection
-from ..transports.aes import AesTransport
 from ..transports.errors import Credentials
-from ..transports.http import DEFAULT_HTTP_PORT
-from ..transports.klap import KlapTransport
 from . import smart
 from .smart_client import SmartSide
 
 if TYPE_CHECKING:
+    from ..transports.aes import AesTransport
+    from ..transports.klap import KlapTransport
     from .client import DeviceClient
+
+DEFAULT_HTTP_PORT = 80
+"""KLAP and AES listen on HTTP's port (``transports.http``, imported only when used:
+it pulls in aiohttp, a fifth of a second a verb on an old plug need not wait)."""
 
 TransportName = Literal["auto", "xor", "klap", "aes"]
 TRANSPORTS: tuple[str, ...] = ("auto", "xor", "klap", "aes")
@@ -160,13 +163,21 @@ class DeviceLink:
     def set_credentials(self, credentials: Credentials | None) -> None:
         """New credentials (after an AuthenticationError): the next request logs in afresh."""
         self.credentials = credentials
+        if isinstance(self.connection, Connection):
+            return  # XOR has no login (and then aiohttp need not be imported for this)
+        from ..transports.aes import AesTransport
+        from ..transports.klap import KlapTransport
+
         if isinstance(self.connection, (KlapTransport, AesTransport)):
             self.connection.credentials = credentials or Credentials()
             self.connection.reset()
 
     def _http_transport(self, name: str) -> KlapTransport | AesTransport:
+        from ..transports.aes import AesTransport
+        from ..transports.klap import KlapTransport
+
         creds = self.credentials or Credentials()
-        kind = KlapTransport if name == "klap" else AesTransport
+        kind: type[KlapTransport | AesTransport] = KlapTransport if name == "klap" else AesTransport
         return kind(self.host, self.port, self.timeout, credentials=creds)
 
     async def smart_side(self) -> SmartSide | None:
