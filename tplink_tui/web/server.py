@@ -28,13 +28,13 @@ from ..errors import ListenError
 from . import DEFAULT_MAX_SESSIONS
 from .guard import guard_middleware, security_headers
 from .policy import AccessPolicy, Origin, new_token
-from .session import KILL_WAIT_S, QUIT_GRACE_S, TERM_GRACE_S, Ended, SessionService
+from .session import KILL_AT_S, KILL_WAIT_S, TERM_AT_S, Ended, SessionService
 
 log = logging.getLogger("tplink_tui.web")
 
 HEARTBEAT_S = 15.0
 """A browser that vanished without closing (sleep, lost network) is noticed within this."""
-SHUTDOWN_WAIT_S = QUIT_GRACE_S + TERM_GRACE_S + KILL_WAIT_S + 2.0
+SHUTDOWN_WAIT_S = KILL_AT_S + KILL_WAIT_S + 2.0
 REFUSED_HOLD_S = 300.0
 REFUSED_HOLD_LIMIT = 8
 MAX_CELLS = 1000
@@ -204,7 +204,7 @@ class GuardMixin:
                     log.warning(
                         "dashboard pid %s did not quit within %g s: %s",
                         pid,
-                        QUIT_GRACE_S,
+                        TERM_AT_S,
                         ended.value,
                     )
         finally:

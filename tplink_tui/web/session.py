@@ -6,15 +6,18 @@ closed tab or a one-shot headless screenshot:
 - its stdout reader stops at the first write to a closed WebSocket, so the dashboard
   soon blocks writing a frame into a full pipe and never reads the quit sent next;
 - ``stop()`` sends quit and then waits for that reader with no time limit, and Textual
-  8.2 can hang in its own message loop when quit arrives before the app has mounted
-  (after a resize, two screens post ``Resize`` to each other forever); that loop never
-  yields, so the SIGTERM handler Textual installs never runs either;
+  8.2 hangs for ever when quit arrives before its screen's first layout and the page
+  has reported a size other than the start size: the app's loop stops, and the screen
+  handles two ``Resize`` events (44 and 36 rows, say) that each re-post the other. Its
+  message pump then never yields, so the SIGTERM handler Textual installs never runs;
 - a ``serve`` that dies (SIGKILL, a crash) orphans its dashboards.
 
-So here the output is read to the end whether or not anyone is listening, the stop
-escalates on a clock (quit and end of input, then SIGTERM, then SIGKILL, to the
-dashboard's own process group), and the dashboard is started through a tiny launcher
-that asks Linux to SIGKILL it when ``serve`` goes (``PR_SET_PDEATHSIG``), then execs.
+So here the output is read to the end whether or not anyone is listening; the stop
+escalates on a clock from the moment the socket went (quit and end of input, SIGTERM,
+SIGKILL, to the dashboard's own process group); and the dashboard is started through a
+tiny launcher that asks Linux to SIGKILL it when ``serve`` goes (``PR_SET_PDEATHSIG``),
+then execs it. (Holding quit back until the first frame was tried: it makes the hang
+more likely, as quit then lands while the page's resize is being laid out.)
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from asyncio.subprocess import Process
 
 from textual_serve.app_service import AppService
 
-QUIT_GRACE_S = 2.0
-"""A dashboard that heard quit usually exits within this (its history is flushed)."""
-TERM_GRACE_S = 1.5
+# Seconds from the moment the socket went; quit is sent at once.
+TERM_AT_S = 2.0
+"""A dashboard that heard quit usually exits well within this (its history is flushed)."""
+KILL_AT_S = 3.5
 KILL_WAIT_S = 2.0
+"""After SIGKILL: the kernel's part (reaping), not the dashboard's."""
 STDIN_WRITE_S = 0.5
 """Longest wait to hand quit to a dashboard that stopped reading its input."""
 
@@ -126,7 +131,7 @@ class SessionService(AppService):
             await super().on_meta(data)
 
     async def end(self) -> Ended:
-        """Quit, then SIGTERM, then SIGKILL, each after its grace; reap and finish reading."""
+        """Quit, then SIGTERM, then SIGKILL, on one clock; reap and finish reading."""
         if self._ended is not None:
             return self._ended
         self.stopping = True
@@ -134,6 +139,8 @@ class SessionService(AppService):
         if process is None:
             self._ended = Ended.QUIT
             return self._ended
+        clock = asyncio.get_running_loop()
+        start = clock.time()
         with contextlib.suppress(Exception):
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
         if process.returncode is None:
@@ -143,14 +150,14 @@ class SessionService(AppService):
             self._stdin.close()  # end of input too, for a dashboard that reads but ignores quit
         self._ended = Ended.LOST
         steps = (
-            (None, QUIT_GRACE_S, Ended.QUIT),
-            (signal.SIGTERM, TERM_GRACE_S, Ended.TERMINATED),
-            (signal.SIGKILL, KILL_WAIT_S, Ended.KILLED),
+            (None, TERM_AT_S, Ended.QUIT),
+            (signal.SIGTERM, KILL_AT_S, Ended.TERMINATED),
+            (signal.SIGKILL, KILL_AT_S + KILL_WAIT_S, Ended.KILLED),
         )
-        for sig, grace, outcome in steps:
+        for sig, until, outcome in steps:
             if sig is not None:
                 _signal_group(process, sig)
-            if await _exited(process, grace):
+            if await _exited(process, start + until - clock.time()):
                 self._ended = outcome
                 break
         if self._task is not None:  # the output ends with the process
@@ -174,7 +181,7 @@ def _signal_group(process: Process, sig: signal.Signals) -> None:
 
 async def _exited(process: Process, within: float) -> bool:
     try:
-        await asyncio.wait_for(process.wait(), within)
+        await asyncio.wait_for(process.wait(), max(within, 0.0))
     except TimeoutError:
         return False
     return True
