@@ -24,6 +24,9 @@ and history recording into a temporary folder, as a user's dashboard would. For
   to the moment the ``set_led_off`` request is written on that device's
   connection (seen by a traffic listener, which the transport calls just before
   the write, in the same step);
+- chart: the detail pane's power chart (plotext) for the highlighted device,
+  a strip of six outlets overlaid: how often it was built and the time per build
+  (a repaint with unchanged data is a cache hit and is not counted);
 - CPU: process time of this process over the run; RSS (VmRSS, VmHWM) from
   /proc/self/status at the end, and its growth over the run.
 """
@@ -55,6 +58,7 @@ from tplink_tui import transport  # noqa: E402
 from tplink_tui.monitor import Monitor  # noqa: E402
 from tplink_tui.store.config import ConfigStore, SavedDevice  # noqa: E402
 from tplink_tui.tui.app import TplinkApp  # noqa: E402
+from tplink_tui.tui.widgets.power_chart import PowerChart  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SIZE = (120, 36)
@@ -174,6 +178,8 @@ async def measure(
             await asyncio.sleep(warmup)
             polls0 = sum(monitor.snapshot(k).polls for k in keys)
             sent0 = sum(monitor.client(k).connection.requests_sent for k in keys)
+            chart = app.detail.query_one(PowerChart)
+            builds0, build_s0 = chart.builds, chart.build_seconds
             measuring = meter.active = True
             cpu0, wall0 = time.process_time(), time.perf_counter()
             end = time.monotonic() + duration
@@ -197,6 +203,7 @@ async def measure(
             wall = time.perf_counter() - wall0
             cpu = time.process_time() - cpu0
             measuring = meter.active = False
+            builds, build_s = chart.builds - builds0, chart.build_seconds - build_s0
             polls = sum(monitor.snapshot(k).polls for k in keys) - polls0
             sent = sum(monitor.client(k).connection.requests_sent for k in keys) - sent0
             online_at_end = sum(v.online for v in app.views.values())
@@ -237,6 +244,9 @@ async def measure(
         "frame_bytes_median": statistics.median(b for _, _, b in meter.frames)
         if meter.frames
         else 0,
+        "chart_builds": builds,
+        "chart_builds_per_s": builds / wall,
+        "chart_build_ms_mean": build_s / builds * 1e3 if builds else 0.0,
         "latency_samples": len(lat_ms),
         "latency_missed": samples - len(lat_ms),
         "latency_ms_p50": percentile(lat_ms, 50),
@@ -294,6 +304,10 @@ def print_row(r: dict[str, Any]) -> None:
     print(
         f"  frames: {r['fps']:.1f}/s, frame time p50 {r['frame_ms_p50']:.1f} ms,"
         f" p95 {r['frame_ms_p95']:.1f} ms"
+    )
+    print(
+        f"  chart: {r['chart_builds_per_s']:.2f} builds/s,"
+        f" {r['chart_build_ms_mean']:.1f} ms per build ({r['chart_builds']} builds)"
     )
     print(
         f"  key press -> request written: p50 {r['latency_ms_p50']:.1f} ms,"

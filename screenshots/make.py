@@ -17,10 +17,11 @@ from tplink_tui.tui.sample import SampleApp
 
 HERE = Path(__file__).parent
 SIZE = (120, 36)
+# The sample's list is sorted by name; the Office strip is the last row.
 VIEWS: dict[str, list[str]] = {
     "home": [],
-    "strip": ["down", "down"],
-    "energy": ["e"],
+    "strip": ["end"],
+    "energy": ["end", "e"],  # the whole strip: its outlets added up
     "help": ["question_mark"],
     "discovery": ["d"],
 }
@@ -32,6 +33,7 @@ async def shoot(name: str, keys: list[str], folder: Path) -> Path:
         await pilot.pause(0.3)
         for key in keys:
             await pilot.press(key)
+            await pilot.pause(0.2)
         await pilot.pause(0.8)
         path = HERE / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(HERE))

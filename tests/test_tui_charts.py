@@ -40,7 +40,7 @@ async def test_a_strip_is_one_chart_on_one_scale(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("end")  # the Office strip
         await wait_for(pilot, lambda: chart_of(app).chart is not None)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: chart_of(app).built)  # built on a thread
         chart = chart_of(app)
         assert chart.chart is not None
         series = chart.chart.series

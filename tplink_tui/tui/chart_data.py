@@ -21,6 +21,7 @@ RANGES: tuple[tuple[str, float], ...] = (
     ("24 h", 86400.0),
     ("7 d", 7 * 86400.0),
 )
+LIVE_LAG = 15.0  # s: a newer reading than this ends the live chart (not the clock)
 MAX_POINTS = 240  # per series: more than a wide chart has braille columns
 
 Points = list[tuple[float, float]]  # (unix s, W), oldest first
@@ -70,8 +71,15 @@ def _timed(values: Sequence[float], times: Sequence[float]) -> Points:
 
 
 def live_series(view: DeviceView, span: float, now: float | None = None) -> ChartSeries:
-    """The readings in memory from the last ``span`` seconds (strip: per outlet)."""
-    now = time.time() if now is None else now
+    """The readings in memory from the last ``span`` seconds (strip: per outlet).
+
+    The right edge is the newest reading while the device answers (so the picture
+    only moves when a poll brings something new), else the present moment.
+    """
+    if now is None:
+        now = time.time()
+        if view.online and view.times and now - view.times[-1] < LIVE_LAG:
+            now = view.times[-1]
     chart = ChartSeries(span, now, names=names_of(view))
     for outlet in outlets_of(view):
         values = view.power if outlet == WHOLE_DEVICE else view.outlet_power.get(outlet, ())

@@ -35,6 +35,7 @@ REFILL_SECONDS = 3600.0  # how much history refills the live chart at start
 TODAY_REFRESH = 600.0
 COUNTDOWN_REFRESH = 300.0  # a running timer is read again this often (selected: below)
 COUNTDOWN_SELECTED = 30.0
+COUNTDOWN_PAUSE = 0.5  # s between two devices' timer reads in the background sweep
 SORTS = ("name", "room", "power", "status")
 
 Notify = Callable[..., None]  # (message, *, severity=..., timeout=...) like App.notify
@@ -82,6 +83,7 @@ class DashboardController:
             self.logins.ask = ask_login
         self.logins.start(spawn, notify)
         self.monitor.subscribe(self.on_snapshot)
+        spawn(self._sweep_countdowns(), "countdown")
         for saved in self._saved:
             self.watch(saved)
 
@@ -99,7 +101,8 @@ class DashboardController:
             view = self.views.get(key)
             if view is not None:
                 self._maybe_read_today(view)
-                self._maybe_read_countdown(view)
+                if key == self.selected:
+                    self._maybe_read_countdown(view)
         return keys
 
     def tick(self) -> None:
@@ -286,13 +289,35 @@ class DashboardController:
     # -- countdown timers ---------------------------------------------------------------
 
     def _maybe_read_countdown(self, view: DeviceView) -> None:
+        """The highlighted device's timers, read at once and every 30 s while highlighted."""
         if not (view.online and view.sysinfo):
             return
-        every = COUNTDOWN_SELECTED if view.key == self.selected else COUNTDOWN_REFRESH
-        if time.monotonic() - view.countdown_checked < every:
+        if time.monotonic() - view.countdown_checked < COUNTDOWN_SELECTED:
             return
         view.countdown_checked = time.monotonic()
         self.spawn(self._read_countdown(view), "countdown")
+
+    async def _sweep_countdowns(self) -> None:
+        """Every device's timers, one device at a time (never a burst of 200 reads).
+
+        A device is read again after ``COUNTDOWN_REFRESH``, or at once when its timer
+        ran out or an action may have changed it (``countdown_checked`` reset).
+        """
+        while True:
+            due = [
+                v
+                for v in list(self.views.values())
+                if v.online
+                and v.sysinfo is not None
+                and time.monotonic() - v.countdown_checked >= COUNTDOWN_REFRESH
+            ]
+            for view in due:
+                if time.monotonic() - view.countdown_checked < COUNTDOWN_REFRESH:
+                    continue  # read meanwhile (it was highlighted)
+                view.countdown_checked = time.monotonic()
+                await self._read_countdown(view)
+                await asyncio.sleep(COUNTDOWN_PAUSE)
+            await asyncio.sleep(1.0)
 
     async def _read_countdown(self, view: DeviceView) -> None:
         """The device's running count_down rules, as due times (plug: the relay; strip: outlets)."""

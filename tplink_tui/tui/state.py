@@ -208,4 +208,4 @@ def countdown_left(seconds: float) -> str:
         return f"{seconds} s"
     if seconds < 3600:
         return f"{(seconds + 59) // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d} h"

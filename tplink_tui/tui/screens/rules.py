@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Tab, Tabs
+from textual.widgets import DataTable, Header, Label, Tab, Tabs
 
 from ...devices import rules as model
 from ...devices.client import DeviceClient
@@ -22,6 +22,7 @@ from ...errors import TplinkError
 from ..safe import text as safe_text
 from .confirm import ConfirmScreen
 from .rules_edit import RuleEditScreen
+from .rules_footer import ScreenFooter
 
 LABEL = {SCHEDULE: "Schedule", AWAY: "Away mode"}
 NOUN = {SCHEDULE: "schedule rules", AWAY: "away-mode windows"}
@@ -36,9 +37,7 @@ class RulesScreen(Screen[None]):
         Binding("e", "edit", "Edit", id="rules.edit"),
         Binding("space", "pause", "Pause", id="rules.toggle"),
         Binding("x,delete", "delete", "Delete", id="rules.delete", key_display="x"),
-        Binding(
-            "D", "delete_all", "Delete all", id="rules.delete_all", key_display="D", show=False
-        ),
+        Binding("D", "delete_all", "Delete all", id="rules.delete_all", key_display="D"),
         Binding("w", "switch", "Away/schedule", id="rules.switch"),
         Binding("r", "reload", "Reload", id="rules.reload", show=False),
     ]
@@ -74,7 +73,7 @@ class RulesScreen(Screen[None]):
         table: DataTable[Text] = DataTable(id="rules-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Label("Reading the rules…", id="rules-status")
-        yield Footer()
+        yield ScreenFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -116,7 +115,7 @@ class RulesScreen(Screen[None]):
             self._status(done)
         elif count:
             noun = NOUN[self.kind] if count > 1 else NOUN[self.kind][:-1]
-            self._status(f"{count} {noun} · space pauses or resumes one · D deletes all")
+            self._status(f"{count} {noun}")
         else:
             self._status(f"No {NOUN[self.kind]} yet: press a to add one")
         self.loaded = True

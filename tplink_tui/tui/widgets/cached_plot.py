@@ -11,6 +11,8 @@ Only our own labels and numbers reach plotext: its output is parsed as ANSI
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 from rich.text import Text
@@ -35,7 +37,12 @@ def rich_color(rgb: tuple[int, int, int]) -> str:
 
 
 class CachedPlot(PlotextPlot):
-    """Subclasses implement ``draw`` (plotext calls) and ``signature`` (what it depends on)."""
+    """Subclasses implement ``draw`` (plotext calls) and ``signature`` (what it depends on).
+
+    Building runs on a thread (plotext is pure Python: 10-40 ms for a strip), so a
+    key press is never stuck behind a chart; until it is done the previous picture
+    stays. One build at a time (one plotext figure per widget).
+    """
 
     DEFAULT_CSS = """
     CachedPlot { width: 1fr; height: 1fr; min-height: 4; }
@@ -44,6 +51,8 @@ class CachedPlot(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._built: tuple[tuple[object, ...], Text] | None = None
+        self._wanted: tuple[object, ...] | None = None  # the key a build is running for
+        self._lock = threading.Lock()
         self.builds = 0  # how many times plotext ran (tests and the benchmark read it)
         self.build_seconds = 0.0
 
@@ -58,27 +67,54 @@ class CachedPlot(PlotextPlot):
         """The data changed: repaint (the cache key tells whether to build again)."""
         self.refresh()
 
+    @property
+    def built(self) -> bool:
+        """The picture shown is the one for the current data and size."""
+        return self._built is not None and self._built[0] == self._key()
+
+    def _key(self) -> tuple[object, ...]:
+        size = self.size
+        return (self.signature(), size.width, size.height, self.app.theme, self.theme)
+
     def render(self) -> RenderResult:
-        width, height = self.size.width, self.size.height
-        key = (self.signature(), width, height, self.app.theme, self.theme)
+        key = self._key()
         if self._built is not None and self._built[0] == key:
             return self._built[1]
-        if width < 8 or height < 3:
-            text = Text("")
-        else:
+        if self._wanted != key:
+            self._wanted = key
+            theme = self._get_plotext_theme_name(self.app.theme)
+            width, height = self.size.width, self.size.height
+            self.run_worker(
+                lambda: self._build(key, theme, width, height), thread=True, group="plot"
+            )
+        return self._built[1] if self._built is not None else Text("")
+
+    def _build(self, key: tuple[object, ...], theme: str, width: int, height: int) -> None:
+        """On a worker thread: plotext's figure as Text, then handed to the event loop."""
+        with self._lock:
+            if self._wanted != key:
+                return  # newer data came while waiting: that build runs instead
             start = time.perf_counter()
-            plt = self.plt
-            plt.clear_data()
-            plt.clear_figure()
-            plt.theme(self._get_plotext_theme_name(self.app.theme))
-            plt.plotsize(width, height)
-            plt._set_size(width, height)  # as PlotextPlot.render does (plotext issue 5)
-            self.draw(width, height)
-            text = Text.from_ansi(plt.build(), no_wrap=True, end="")
-            self.builds += 1
-            self.build_seconds += time.perf_counter() - start
+            if width < 8 or height < 3:
+                text = Text("")
+            else:
+                plt = self.plt
+                plt.clear_data()
+                plt.clear_figure()
+                plt.theme(theme)
+                plt.plotsize(width, height)
+                plt._set_size(width, height)  # as PlotextPlot.render does (plotext issue 5)
+                self.draw(width, height)
+                text = Text.from_ansi(plt.build(), no_wrap=True, end="")
+            seconds = time.perf_counter() - start
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._take, key, text, seconds)
+
+    def _take(self, key: tuple[object, ...], text: Text, seconds: float) -> None:
+        self.builds += 1
+        self.build_seconds += seconds
         self._built = (key, text)
-        return text
+        self.refresh()
 
 
 def nice_top(top: float) -> float:

@@ -103,13 +103,13 @@ class OutletRow(Horizontal):
     OutletRow { height: 1; }
     OutletRow:focus-within { background: $accent 35%; }
     OutletRow > .outlet-key { width: 2; }
-    OutletRow > .outlet-name { width: 16; padding: 0 1 0 0; }
+    OutletRow > .outlet-name { width: 15; padding: 0 1 0 0; }
     OutletRow > Switch { width: 6; height: 1; border: none; padding: 0; }
     OutletRow > Switch:focus { border: none; background: $accent; text-style: reverse bold; }
     OutletRow > Switch.-pending > .switch--slider { color: $warning; }
     OutletRow > Switch.-pending { background: $warning 30%; }
     OutletRow > .outlet-state { width: 4; padding: 0 0 0 1; }
-    OutletRow > .outlet-power { width: 10; text-align: right; }
+    OutletRow > .outlet-power { width: 9; text-align: right; }
     OutletRow > .outlet-timer { width: 1fr; padding: 0 0 0 2; color: $warning; }
     """
 
@@ -184,7 +184,7 @@ class DetailPane(VerticalScroll):
     DetailPane { padding: 0 1; }
     DetailPane #detail-title { text-style: bold; color: $accent; }
     DetailPane #detail-body { height: 1fr; }
-    DetailPane #detail-info { width: 30; height: auto; }
+    DetailPane #detail-info { width: 28; height: auto; }
     DetailPane #detail-live { width: 1fr; height: 1fr; }
     DetailPane #power-chart { height: 1fr; min-height: 5; }
     DetailPane #outlets { height: auto; }

@@ -42,7 +42,7 @@ COLUMNS = (
     ("name", "Name", 16, 9),
     ("state", "State", 6, 9),
     ("power", "Power", 9, 8),
-    ("timer", "Timer", 16, 7),
+    ("timer", "Timer", 13, 7),
     ("today", "kWh today", 9, 5),
     ("cost", "Cost today", 10, 4),
     ("room", "Room", 11, 3),

@@ -76,8 +76,8 @@ class PowerChart(CachedPlot):
 
 
 def _time_step(span: float, width: int) -> float:
-    """Seconds between x ticks: a round step with room for each label (~8 cells)."""
-    most = max(2, width // 9)
+    """Seconds between x ticks: a round step with room for each label (~12 cells)."""
+    most = max(2, width // 12)
     for step in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 86400):
         if span / step <= most:
             return float(step)
