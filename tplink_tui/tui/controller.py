@@ -28,14 +28,12 @@ from ..store.credentials import CredentialStore
 from ..store.history import HistoryStore, HistoryUnavailable
 from ..tariff import Tariff
 from .chart_data import RANGES, ChartSeries, extend_with_live, history_series, live_series
+from .countdowns import Countdowns
 from .logins import Logins, credentials_beside
 from .state import REBOOT_GRACE, WHOLE_DEVICE, DeviceView, Pending
 
 REFILL_SECONDS = 3600.0  # how much history refills the live chart at start
 TODAY_REFRESH = 600.0
-COUNTDOWN_REFRESH = 300.0  # a running timer is read again this often (selected: below)
-COUNTDOWN_SELECTED = 30.0
-COUNTDOWN_PAUSE = 0.5  # s between two devices' timer reads in the background sweep
 SORTS = ("name", "room", "power", "status")
 
 Notify = Callable[..., None]  # (message, *, severity=..., timeout=...) like App.notify
@@ -66,6 +64,9 @@ class DashboardController:
         self._chart: ChartSeries | None = None  # the longer range, read from history
         self._chart_key: tuple[str, int] | None = None
         self._chart_read = 0.0
+        self.countdowns = Countdowns(
+            monitor, self.views, self.mark, lambda c: self.spawn(c, "countdown")
+        )
         self.recorder: HistoryRecorder | None = None
         self.history: HistoryStore | None = None
         self._dirty: dict[str, None] = {}  # ordered: new rows appear in the order added
@@ -83,7 +84,7 @@ class DashboardController:
             self.logins.ask = ask_login
         self.logins.start(spawn, notify)
         self.monitor.subscribe(self.on_snapshot)
-        spawn(self._sweep_countdowns(), "countdown")
+        spawn(self.countdowns.sweep(), "countdown")
         for saved in self._saved:
             self.watch(saved)
 
@@ -102,7 +103,7 @@ class DashboardController:
             if view is not None:
                 self._maybe_read_today(view)
                 if key == self.selected:
-                    self._maybe_read_countdown(view)
+                    self.countdowns.maybe_read(view)
         return keys
 
     def tick(self) -> None:
@@ -112,11 +113,7 @@ class DashboardController:
             snap = view.snapshot
             if snap and (snap.status is Status.OFFLINE or now - (snap.last_seen or now) >= 5):
                 self.mark(view.key)
-            if view.countdowns:
-                self.mark(view.key)  # "off in 12 min" counts down
-                if any(at <= now for at, _ in view.countdowns.values()):
-                    view.countdowns = {k: v for k, v in view.countdowns.items() if v[0] > now}
-                    view.countdown_checked = -1e9  # it fired: read the device again
+            self.countdowns.tick(view, now)  # "off in 12 min" counts down
 
     def matches(self, view: DeviceView) -> bool:
         if not self.filter:
@@ -285,58 +282,6 @@ class DashboardController:
                 view.today_cost = tariff.cost(view.today_kwh)
                 view.today_checked = 0.0  # re-read: the night rate needs our history
             self.mark(view.key)
-
-    # -- countdown timers ---------------------------------------------------------------
-
-    def _maybe_read_countdown(self, view: DeviceView) -> None:
-        """The highlighted device's timers, read at once and every 30 s while highlighted."""
-        if not (view.online and view.sysinfo):
-            return
-        if time.monotonic() - view.countdown_checked < COUNTDOWN_SELECTED:
-            return
-        view.countdown_checked = time.monotonic()
-        self.spawn(self._read_countdown(view), "countdown")
-
-    async def _sweep_countdowns(self) -> None:
-        """Every device's timers, one device at a time (never a burst of 200 reads).
-
-        A device is read again after ``COUNTDOWN_REFRESH``, or at once when its timer
-        ran out or an action may have changed it (``countdown_checked`` reset).
-        """
-        while True:
-            due = [
-                v
-                for v in list(self.views.values())
-                if v.online
-                and v.sysinfo is not None
-                and time.monotonic() - v.countdown_checked >= COUNTDOWN_REFRESH
-            ]
-            for view in due:
-                if time.monotonic() - view.countdown_checked < COUNTDOWN_REFRESH:
-                    continue  # read meanwhile (it was highlighted)
-                view.countdown_checked = time.monotonic()
-                await self._read_countdown(view)
-                await asyncio.sleep(COUNTDOWN_PAUSE)
-            await asyncio.sleep(1.0)
-
-    async def _read_countdown(self, view: DeviceView) -> None:
-        """The device's running count_down rules, as due times (plug: the relay; strip: outlets)."""
-        info = view.sysinfo
-        client = self.monitor.client(view.key)
-        outlets: list[int] = [o.index for o in info.children] if info and info.is_strip else []
-        found: dict[int, tuple[float, bool]] = {}
-        now = time.time()
-        try:
-            for outlet in outlets or [WHOLE_DEVICE]:
-                rules = await client.rules("count_down", None if outlet == WHOLE_DEVICE else outlet)
-                for rule in rules:
-                    left = rule.get("remain")
-                    if rule.get("enable") and isinstance(left, int | float) and left > 0:
-                        found[outlet] = (now + float(left), bool(rule.get("act")))
-        except TplinkError:
-            return  # no timer module, or not now: nothing to show
-        view.countdowns = found
-        self.mark(view.key)
 
     # -- the power chart -------------------------------------------------------------------
 
