@@ -32,4 +32,9 @@ def _load() -> list[ModuleType]:
     return modules
 
 
-VERB_MODULES = _load()
+def __getattr__(name: str) -> list[ModuleType]:
+    # Loaded on first use: ``main`` imports only the module of the verb it runs.
+    if name == "VERB_MODULES":
+        modules = globals()["VERB_MODULES"] = _load()
+        return modules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

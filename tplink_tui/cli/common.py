@@ -23,12 +23,10 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .. import untrusted
 from ..address import parse_address
@@ -46,6 +44,9 @@ from ..present import DEFAULT_PORT, MISSING, format_address
 from ..store.config import ConfigStore
 from ..transports.errors import Credentials
 from . import auth
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 T = TypeVar("T")
 
@@ -93,7 +94,12 @@ def on_off(value: bool | None) -> str:
 
 
 def table(title: str | None = None) -> Table:
-    """The verbs' one table look: a rule under the header, the title on the left."""
+    """The verbs' one table look: a rule under the header, the title on the left.
+
+    rich.table is imported here, by the verbs that draw one (not by ``info``)."""
+    from rich import box
+    from rich.table import Table
+
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
 
 

@@ -158,9 +158,13 @@ def _suggestion(message: str) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import VERB_MODULES
+def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
+    """The command-line parser: every verb module registered ("*", the default).
 
+    ``only`` names a verb: just its module is imported and registered, the other
+    verbs are placeholders with the same one-line help (``index.VERB_INDEX``), so
+    the listing in --help is the same; None registers placeholders only.
+    """
     parser = _Parser(
         prog="tplink-tui",
         description="Dashboard and command line for TP-Link Kasa smart plugs and power strips."
@@ -173,10 +177,45 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="open the dashboard on a built-in simulated home"
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module in VERB_MODULES:
-        module.register(sub)
+    if only == "*":
+        from . import VERB_MODULES
+
+        for module in VERB_MODULES:
+            module.register(sub)
+    else:
+        _register_lazily(sub, only)
     _add_common_everywhere(sub)
     return parser
+
+
+def _register_lazily(sub: argparse._SubParsersAction[Any], only: str | None) -> None:
+    import importlib
+
+    from .index import VERB_INDEX
+
+    wanted = next((module for verb, module, _ in VERB_INDEX if verb == only), None)
+    done = False
+    for name, module, summary in VERB_INDEX:
+        if module != wanted:
+            stub = sub.add_parser(name, help=summary, add_help=False)
+            stub.add_argument("_rest", nargs=argparse.REMAINDER)
+            stub.set_defaults(_placeholder=True)
+        elif not done:  # the real module, at its place in the list
+            importlib.import_module(f"{__package__}.{module}").register(sub)
+            done = True
+
+
+def _verb_word(words: Sequence[str]) -> str | None:
+    """The first word that names a verb (an option's value may, rarely: see main)."""
+    from .index import VERB_INDEX
+
+    names = {verb for verb, _, _ in VERB_INDEX}
+    for word in words:
+        if word == "--":
+            break
+        if word in names:
+            return word
+    return None
 
 
 def _add_common_everywhere(sub: argparse._SubParsersAction[Any]) -> None:
@@ -232,8 +271,13 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = _parse(parser, argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Only the module of the verb given is imported (info in well under 0.1 s).
+    parser = build_parser(_verb_word(words))
+    args = _parse(parser, words)
+    if getattr(args, "_placeholder", False):  # that word was an option's value
+        parser = build_parser()
+        args = _parse(parser, words)
     defaults = (("json", False), ("verbose", False), ("timeout", 5.0), ("transport", None))
     for name, default in (*defaults, ("username", None), ("password", None)):
         if not hasattr(args, name):

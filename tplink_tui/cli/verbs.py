@@ -8,11 +8,10 @@ object on stdout and nothing else; human output is a concise rich table.
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from ..devices.client import DeviceClient
 from ..devices.models import DeviceState, OutletInfo, SysInfo
@@ -36,9 +35,31 @@ from .common import (
     stdout,
 )
 from .common import table as new_table
-from .energy import run_energy
 from .main import EXIT_CODES_HELP, verb
-from .rules import run_cloudinfo, run_countdown, run_restart, run_wlanscan
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def _later(module: str, name: str) -> Callable[[Namespace], int]:
+    """A verb whose module is imported when it runs (energy and rules draw tables:
+    rich.table is a tenth of ``info``'s start-up)."""
+
+    def run(args: Namespace) -> int:
+        entry: Callable[[Namespace], int] = getattr(
+            importlib.import_module(f".{module}", __package__), name
+        )
+        return entry(args)
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
+run_energy = _later("energy", "run_energy")
+run_cloudinfo = _later("rules", "run_cloudinfo")
+run_countdown = _later("rules", "run_countdown")
+run_restart = _later("rules", "run_restart")
+run_wlanscan = _later("rules", "run_wlanscan")
 
 Namespace = argparse.Namespace
 
@@ -163,34 +184,36 @@ def run_info(args: Namespace) -> int:
         return 0
     info = state.sysinfo
     console = stdout()
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", justify="right")
-    grid.add_column()
+    rows: list[tuple[str, str]] = []
     title = f"[bold]{safe(info.alias or target.label)}[/]  [dim]{safe(info.model)}[/]"
     if info.is_strip:
-        grid.add_row("state", outlets_on(info))
+        rows.append(("state", outlets_on(info)))
     else:
         since = f"  [dim]for {duration(info.on_time)}[/]" if info.is_on and info.on_time else ""
-        grid.add_row("state", on_off(info.is_on) + since)
+        rows.append(("state", on_off(info.is_on) + since))
     if data["power_w"] is not None:
-        grid.add_row(
-            "power",
-            f"[bold]{power(data['power_w'])}[/]   {number(data['voltage_v'], 1, 'V')}"
-            f"   {number(data['current_a'], 3, 'A')}   {number(data['total_kwh'], 3, 'kWh')}"
-            " total",
+        rows.append(
+            (
+                "power",
+                f"[bold]{power(data['power_w'])}[/]   {number(data['voltage_v'], 1, 'V')}"
+                f"   {number(data['current_a'], 3, 'A')}   {number(data['total_kwh'], 3, 'kWh')}"
+                " total",
+            )
         )
     elif not info.has_emeter:
-        grid.add_row("power", "[dim]no energy meter[/]")
-    grid.add_row("led", on_off(info.led_on))
+        rows.append(("power", "[dim]no energy meter[/]"))
+    rows.append(("led", on_off(info.led_on)))
     saved = f"  [dim](saved as {safe(target.name)})[/]" if target.name else ""
-    grid.add_row("address", safe(target.address) + saved)
-    grid.add_row("mac", safe(info.mac or MISSING))
-    grid.add_row("signal", f"{info.rssi} dBm" if info.rssi is not None else MISSING)
-    grid.add_row("hardware", safe(f"{info.hw_ver}  {info.device_type}".strip() or MISSING))
-    grid.add_row("firmware", safe(info.sw_ver or MISSING))
-    grid.add_row("device id", f"[dim]{safe(info.device_id or MISSING)}[/]")
+    rows.append(("address", safe(target.address) + saved))
+    rows.append(("mac", safe(info.mac or MISSING)))
+    rows.append(("signal", f"{info.rssi} dBm" if info.rssi is not None else MISSING))
+    rows.append(("hardware", safe(f"{info.hw_ver}  {info.device_type}".strip() or MISSING)))
+    rows.append(("firmware", safe(info.sw_ver or MISSING)))
+    rows.append(("device id", f"[dim]{safe(info.device_id or MISSING)}[/]"))
     console.print(title)
-    console.print(grid)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:  # a right-aligned dim label column, as a grid would draw
+        console.print(f"[dim]{label:>{width}}[/]  {value}", soft_wrap=True)
     if info.is_strip:
         console.print(_outlet_table(state))
     return 0
