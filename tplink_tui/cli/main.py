@@ -221,6 +221,8 @@ def _verb_word(words: Sequence[str]) -> str | None:
 def _add_common_everywhere(sub: argparse._SubParsersAction[Any]) -> None:
     """Let --json, -v, --timeout and the credentials stand after the verb too, at any depth."""
     for child in set(sub.choices.values()):
+        if child._defaults.get("_placeholder"):
+            continue  # never parsed with: main parses again with the real verb
         if not any("--json" in a.option_strings for a in child._actions):
             add_common_options(child)
         for action in child._actions:
