@@ -206,14 +206,23 @@ def _register_lazily(sub: argparse._SubParsersAction[Any], only: str | None) -> 
 
 
 def _verb_word(words: Sequence[str]) -> str | None:
-    """The first word that names a verb (an option's value may, rarely: see main)."""
+    """The verb of a command line: the first word that names one and is not the
+    value of an option before it (``--username info on HOST`` is ``on``)."""
     from .index import VERB_INDEX
 
+    top = argparse.ArgumentParser(add_help=False)
+    add_common_options(top)
+    takes_value = {o for a in top._actions if a.nargs != 0 for o in a.option_strings}
     names = {verb for verb, _, _ in VERB_INDEX}
+    skip = False
     for word in words:
-        if word == "--":
+        if skip:
+            skip = False
+        elif word == "--":
             break
-        if word in names:
+        elif word in takes_value:
+            skip = True
+        elif word in names:
             return word
     return None
 
