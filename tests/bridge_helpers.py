@@ -83,7 +83,7 @@ class BridgeProcess:
             time.sleep(0.02)
         raise AssertionError(f"bridge not ready after {timeout} s: {self.stderr()}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:

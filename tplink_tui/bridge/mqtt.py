@@ -30,6 +30,7 @@ from .options import MqttOptions
 from .topics import OFFLINE, ONLINE, Messages, device_messages, parse_command, parse_set
 
 MAX_BACKOFF = 60.0
+STOP_WAIT = 3.0
 STATE_QOS = 0  # retained state: resent in full on every reconnect anyway
 CONTROL_QOS = 1  # availability, discovery, commands
 
@@ -79,9 +80,10 @@ class MqttBridge:
                 )
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # A broker that never confirms the disconnect must not hold the exit up.
+        _, pending = await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+        if pending:
+            log.warning("MQTT: no disconnect confirmed within %g s; leaving", STOP_WAIT)
 
     # -- out -------------------------------------------------------------------------
 
