@@ -265,3 +265,19 @@ def test_bad_mqtt_url_is_one_line_exit_2(home: Home) -> None:
         assert bridge.process.wait(15) == 2
         lines = bridge.stderr().strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("tplink-tui: error: --mqtt"), lines
+
+
+async def test_renamed_outlet_gets_a_new_discovery_name(home: Home, mosquitto: Broker) -> None:
+    bridge = start_bridge(home, mosquitto.url())
+    node = "tplink_" + home.desk.mac.replace(":", "").lower()
+    topic = f"homeassistant/switch/{node}/outlet1/config"
+    try:
+        await collect(mosquitto, has(topic))
+        home.sim.call(setattr, home.desk.outlets[1], "alias", "Kettle")
+
+        def renamed(seen: Topics) -> bool:
+            return topic in seen and json.loads(seen[topic])["name"] == "Kettle"
+
+        await collect(mosquitto, renamed)
+    finally:
+        bridge.stop()

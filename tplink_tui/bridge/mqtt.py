@@ -45,7 +45,7 @@ class MqttBridge:
         self.published = 0
         self._pending: Messages = {}
         self._sent: Messages = {}
-        self._discovered: set[str] = set()
+        self._discovered: dict[str, tuple[object, ...]] = {}  # key -> what configs show
         self._wake = asyncio.Event()
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,9 +95,14 @@ class MqttBridge:
 
     def _messages(self, device: Device, snap: Snapshot) -> Messages:
         out = device_messages(self.options.prefix, device, snap)
-        if snap.state is not None and snap.fresh and device.key not in self._discovered:
-            self._discovered.add(device.key)
-            out.update(discovery_messages(self.options, device, snap.state))
+        state = snap.state
+        if state is not None and snap.fresh:
+            info = state.sysinfo
+            outlets = tuple((o.id, o.alias) for o in info.children)
+            shown = (info.model, info.mac, info.sw_ver, info.has_emeter, outlets)
+            if self._discovered.get(device.key) != shown:  # new, or an outlet renamed
+                self._discovered[device.key] = shown
+                out.update(discovery_messages(self.options, device, state))
         return out
 
     def _queue(self, messages: Messages) -> None:
