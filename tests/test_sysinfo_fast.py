@@ -1,4 +1,4 @@
-"""The fast sysinfo parser (plain types, fields carried over from the last poll)
+"""The fast sysinfo and meter parsers (plain types, fields carried over from the last poll)
 gives exactly what the careful one gives, or falls back to it: same errors too."""
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tplink_tui.devices.models import SysInfo, _careful_sysinfo, parse_sysinfo
+from tplink_tui.devices.models import (
+    EnergyReading,
+    SysInfo,
+    _careful_sysinfo,
+    _scaled,
+    parse_realtime,
+    parse_sysinfo,
+)
 from tplink_tui.errors import ProtocolError
 from tplink_tui.simulator.device import SimulatedDevice
 from tplink_tui.simulator.profiles import PROFILES
@@ -45,6 +52,13 @@ NASTY: list[Any] = [
 ]
 KEYS = sorted({key for sample in SAMPLES for key in sample} | {"mic_type", "latitude_i"})
 CHILD_KEYS = ["id", "alias", "state", "on_time", "next_action"]
+METER_PAIRS = [
+    ("power", "power_mw"),
+    ("voltage", "voltage_mv"),
+    ("current", "current_ma"),
+    ("total", "total_wh"),
+]
+METER_KEYS = [key for pair in METER_PAIRS for key in pair]
 
 
 def outcome(parse: Any, *args: Any) -> SysInfo | str:
@@ -102,3 +116,26 @@ def test_unchanged_identity_is_carried_over() -> None:
     assert again.features is first.features and again.mac == first.mac
     renamed = parse_sysinfo({**later, "alias": "Renamed"}, first)
     assert renamed.alias == "Renamed"
+
+
+METER_VALUES = st.one_of(
+    st.sampled_from([None, True, 0, -1, 2**63, 10**30, 1.5, math.nan, "7"]),
+    st.integers(),
+    st.floats(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(METER_KEYS), METER_VALUES, max_size=8))
+def test_fast_realtime_equals_careful(data: dict[str, Any]) -> None:
+    try:
+        fast: object = parse_realtime(data)
+    except ProtocolError as exc:
+        fast = str(exc)
+    try:
+        careful: object = EnergyReading(
+            *(_scaled(data, old, new, 1e-3) for old, new in METER_PAIRS)
+        )
+    except ProtocolError as exc:
+        careful = str(exc)
+    assert repr(fast) == repr(careful)

@@ -149,8 +149,9 @@ class DeviceClient(DeviceLink):
         body = reply.get(module)
         if not isinstance(body, dict):
             raise ProtocolError(f"{self.address}: reply has no {module!r} section")
-        error = find_error({module: body}, self.address)
-        if error is not None:
+        if find_error({module: body}) is not None:  # the address only for the message
+            error = find_error({module: body}, self.address)
+            assert error is not None
             raise error
         result = body.get(method)
         if not isinstance(result, dict):

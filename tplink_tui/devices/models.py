@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..errors import ProtocolError
@@ -23,6 +25,7 @@ MAX_OUTLETS = 32
 32 is a broken or hostile device, refused with a ProtocolError rather than shown
 truncated: a cut-off list would misstate the device, and front ends stay fast."""
 _INT64 = 2**63
+_INF = math.inf
 
 
 def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
@@ -263,6 +266,27 @@ def _location(data: dict[str, Any]) -> tuple[float | None, float | None]:
     return lat, lon
 
 
+_STATIC_GETTERS: dict[tuple[str, ...], Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
+
+
+def _static_getter(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The identity fields of a sysinfo with these keys, in one C call (per key set:
+    a device's firmware answers with the same keys, in the same order, every poll)."""
+    getter = _STATIC_GETTERS.get(keys)
+    if getter is None:
+        present = [key for key in _STATIC_KEYS if key in keys]
+        if len(present) >= 2:
+            getter = itemgetter(*present)
+        else:
+
+            def getter(data: dict[str, Any]) -> tuple[Any, ...]:
+                return tuple(data[key] for key in present)
+
+        if len(_STATIC_GETTERS) < 256:
+            _STATIC_GETTERS[keys] = getter
+    return getter
+
+
 def _fast_sysinfo(data: dict[str, Any], previous: SysInfo | None) -> SysInfo | None:
     """The common case, fast: plain types everywhere. None at the first doubt, and
     the careful parser then decides (same result, or the error it names)."""
@@ -279,11 +303,9 @@ def _fast_sysinfo(data: dict[str, Any], previous: SysInfo | None) -> SysInfo | N
         if children is None:
             return None
     if previous is not None:
-        old = previous.raw.get
-        for key in _STATIC_KEYS:
-            if get(key) != old(key):
-                break
-        else:
+        keys, old_raw = tuple(data), previous.raw
+        getter = _static_getter(keys) if keys == tuple(old_raw) else None
+        if getter is not None and getter(data) == getter(old_raw):
             return SysInfo(
                 previous.alias,
                 previous.model,
@@ -426,6 +448,41 @@ def _scaled(data: dict[str, Any], old: str, new: str, scale: float) -> float | N
 
 def parse_realtime(data: Any) -> EnergyReading:
     """Parse ``emeter.get_realtime`` in either firmware format."""
+    if type(data) is dict:  # the usual formats, four plain numbers of one kind: fast
+        get = data.get
+        power, voltage, current, total = get("power"), get("voltage"), get("current"), get("total")
+        if (
+            type(power) is float
+            and type(voltage) is float
+            and type(current) is float
+            and type(total) is float
+            and -_INF < power < _INF
+            and -_INF < voltage < _INF
+            and -_INF < current < _INF
+            and -_INF < total < _INF
+        ):
+            return EnergyReading(power, voltage, current, total)
+        power, voltage, current, total = (
+            get("power_mw"),
+            get("voltage_mv"),
+            get("current_ma"),
+            get("total_wh"),
+        )
+        if (
+            type(power) is int
+            and type(voltage) is int
+            and type(current) is int
+            and type(total) is int
+            and -_INT64 <= power < _INT64
+            and -_INT64 <= voltage < _INT64
+            and -_INT64 <= current < _INT64
+            and -_INT64 <= total < _INT64
+            and get("power") is None
+            and get("voltage") is None
+            and get("current") is None
+            and get("total") is None
+        ):
+            return EnergyReading(power * 1e-3, voltage * 1e-3, current * 1e-3, total * 1e-3)
     if not isinstance(data, dict):
         raise ProtocolError(f"meter reading should be an object, got {type(data).__name__}")
     return EnergyReading(
