@@ -36,12 +36,16 @@ def rich_color(rgb: tuple[int, int, int]) -> str:
     return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
 
 
+MIN_INTERVAL = 2.0  # s between two builds for new data (a size or theme change: at once)
+
+
 class CachedPlot(PlotextPlot):
     """Subclasses implement ``draw`` (plotext calls) and ``signature`` (what it depends on).
 
     Building runs on a thread (plotext is pure Python: 10-40 ms for a strip), so a
     key press is never stuck behind a chart; until it is done the previous picture
-    stays. One build at a time (one plotext figure per widget).
+    stays. One build at a time (one plotext figure per widget), and new data is
+    drawn at most every ``MIN_INTERVAL`` (a 5-minute chart needs no 1 Hz redraw).
     """
 
     DEFAULT_CSS = """
@@ -53,6 +57,8 @@ class CachedPlot(PlotextPlot):
         self._built: tuple[tuple[object, ...], Text] | None = None
         self._wanted: tuple[object, ...] | None = None  # the key a build is running for
         self._lock = threading.Lock()
+        self._last_build = -1e9  # monotonic s when the last build was asked for
+        self._later = False  # a repaint is scheduled after MIN_INTERVAL
         self.builds = 0  # how many times plotext ran (tests and the benchmark read it)
         self.build_seconds = 0.0
 
@@ -64,8 +70,9 @@ class CachedPlot(PlotextPlot):
         raise NotImplementedError
 
     def changed(self) -> None:
-        """The data changed: repaint (the cache key tells whether to build again)."""
-        self.refresh()
+        """The data may have changed: repaint only if what it depends on did."""
+        if self._built is None or self._built[0] != self._key():
+            self.refresh()
 
     @property
     def built(self) -> bool:
@@ -80,14 +87,26 @@ class CachedPlot(PlotextPlot):
         key = self._key()
         if self._built is not None and self._built[0] == key:
             return self._built[1]
+        wait = self._last_build + MIN_INTERVAL - time.monotonic()
+        if self._built is not None and self._built[0][1:] == key[1:] and wait > 0:
+            # Only the data moved, and a picture was drawn moments ago: draw it later.
+            if not self._later:
+                self._later = True
+                self.set_timer(wait, self._build_later)
+            return self._built[1]
         if self._wanted != key:
             self._wanted = key
+            self._last_build = time.monotonic()
             theme = self._get_plotext_theme_name(self.app.theme)
             width, height = self.size.width, self.size.height
             self.run_worker(
                 lambda: self._build(key, theme, width, height), thread=True, group="plot"
             )
         return self._built[1] if self._built is not None else Text("")
+
+    def _build_later(self) -> None:
+        self._later = False
+        self.refresh()
 
     def _build(self, key: tuple[object, ...], theme: str, width: int, height: int) -> None:
         """On a worker thread: plotext's figure as Text, then handed to the event loop."""
