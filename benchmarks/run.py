@@ -20,19 +20,26 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
 RESULTS = HERE / "results"
-ORDER = ("codec", "poll", "startup", "history", "dashboard")
+ORDER = ("codec", "poll", "compare", "startup", "history", "dashboard")
 
 TARGET_CPU_PER_REQUEST_MS = 0.25
 TARGET_CYCLE_200_HS300_MS = 1000.0
 TARGET_KEY_P95_MS = 50.0
 TARGET_FIRST_FRAME_MS = 600.0
 TARGET_RSS_MB = 150.0
+# issue 17: ratios to the bare client the benchmark contains, and start-up
+TARGET_RATIO = {"HS110": 1.5, "HS300": 1.3}
+TARGET_GROWTH = 0.10
+TARGET_HISTORY_SHARE = 0.10
+TARGET_INFO_MS = 90.0
+TARGET_HELP_MS = 80.0
 
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -60,6 +67,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
             *("--out", str(RESULTS / "startup.json"), "--runs", "5" if quick else "9"),
         ],
         "history": [*py, str(HERE / "bench_history.py")] + (["--seconds", "300"] if quick else []),
+        "compare": [*py, str(HERE / "bench_compare.py"), "--out", str(RESULTS / "compare.json")]
+        + (["--quick"] if quick else []),
         "dashboard": dashboard,
     }
 
@@ -109,6 +118,99 @@ def when(name: str) -> str:
         return "?"
 
 
+def compare_section(
+    compare: dict[str, Any],
+    out: Callable[[str], None],
+    targets: list[tuple[str, str, str]],
+) -> None:
+    """The side-by-side table (bare client, watch, monitor, python-kasa) and its targets."""
+    rows = compare["compare"]
+    out(f"### Client CPU side by side ({when('compare')})\n")
+    out(
+        "Every client a separate program on the same device-side process, every device"
+        " polled flat out; CPU (user + system, threads included) per device update,"
+        " median of interleaved rounds; x bare = ratio to the bare asyncio client.\n"
+    )
+    out("| devices | client | µs CPU / update | µs / request | x bare |")
+    out("|---|---|---:|---:|---:|")
+    for r in rows:
+        req = f"{r['us_per_request']:.0f}" if r["us_per_request"] is not None else "-"
+        out(
+            f"| {r['devices']} x {r['model'].upper()} | {LABELS.get(r['variant'], r['variant'])} |"
+            f" {r['us_per_update']:.0f} | {req} | {r['ratio_to_bare']:.2f} |"
+        )
+    out("")
+    for r in rows:
+        family = r["model"].upper()
+        if r["variant"] in ("watch", "monitor") and family in TARGET_RATIO:
+            limit = TARGET_RATIO[family]
+            targets.append(
+                (
+                    f"{LABELS[r['variant']]}, {r['devices']} {family}: ≤ {limit}x bare",
+                    f"{r['ratio_to_bare']:.2f}x",
+                    verdict(r["ratio_to_bare"] <= limit),
+                )
+            )
+    by = {(r["model"], r["devices"], r["variant"]): r for r in rows}
+    for (model, n, variant), r in by.items():
+        base = by.get((model, n, f"{variant}-nohist"))
+        if base and variant in ("watch", "monitor"):
+            share = r["us_per_update"] / base["us_per_update"] - 1
+            wall = r["wall_ms_per_cycle"] / base["wall_ms_per_cycle"] - 1
+            targets.append(
+                (
+                    f"history's share, {LABELS[variant]}, {n} {model.upper()} ≤ 10 %",
+                    f"CPU {share * 100:+.0f} %, cycle wall time {wall * 100:+.0f} %",
+                    verdict(share <= TARGET_HISTORY_SHARE),
+                )
+            )
+    growth = compare.get("growth") or []
+    if growth:
+        out("Growth (HS110, client soft open-files limit 1024 at start):\n")
+        out("| devices | client | µs CPU / update | x bare | wall ms / cycle | problems |")
+        out("|---:|---|---:|---:|---:|---|")
+        for r in growth:
+            problems = "; ".join(r["problems"]) or "none"
+            out(
+                f"| {r['devices']} | {LABELS.get(r['variant'], r['variant'])} |"
+                f" {r['us_per_update']:.0f} | {r['ratio_to_bare']:.2f} |"
+                f" {r['wall_ms_per_cycle']:.0f} | {problems[:80]} |"
+            )
+        out("")
+        g = {(r["devices"], r["variant"]): r for r in growth}
+        for variant in ("watch", "monitor"):
+            small, big = g.get((200, variant)), g.get((1000, variant))
+            if small and big:
+                rise = big["us_per_update"] / small["us_per_update"] - 1
+                targets.append(
+                    (
+                        f"{LABELS[variant]}: CPU per request at 1,000 within 10 % of 200",
+                        f"{rise * 100:+.0f} %",
+                        verdict(rise <= TARGET_GROWTH),
+                    )
+                )
+        for r in growth:
+            if r["devices"] >= 2000 and r["variant"] != "bare":
+                targets.append(
+                    (
+                        f"{LABELS[r['variant']]}: {r['devices']} devices, no 'too many open files'",
+                        "none" if not r["problems"] else r["problems"][0][:60],
+                        verdict(not r["problems"]),
+                    )
+                )
+
+
+LABELS = {
+    "bare": "bare asyncio client",
+    "watch": "`watch --json` (history on)",
+    "watch-nohist": "`watch --json --no-history`",
+    "monitor": "Monitor + history (the dashboard's poll path)",
+    "monitor-nohist": "Monitor, no history",
+    "kasa-speedups": "python-kasa 0.12 + kasa-crypt + orjson",
+    "kasa-pure": "python-kasa 0.12, pure Python",
+}
+
+
 def summarize(started: float, argv: list[str]) -> str:
     """The summary of every result file present (this run's and earlier ones)."""
     lines: list[str] = []
@@ -152,6 +254,10 @@ def summarize(started: float, argv: list[str]) -> str:
                     verdict(wall < TARGET_CYCLE_200_HS300_MS),
                 )
             )
+
+    compare = load("compare")
+    if compare:
+        compare_section(compare, out, targets)
 
     codec = load("codec")
     if codec:
@@ -215,14 +321,29 @@ def summarize(started: float, argv: list[str]) -> str:
         for r in startup["rows"]:
             out(f"| {r['what']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} |")
         out("")
-        first = startup["rows"][0]
-        targets.append(
-            (
-                f"first frame of --demo < {TARGET_FIRST_FRAME_MS / 1000:g} s",
-                f"{first['median_ms']:.0f} ms",
-                verdict(first["median_ms"] < TARGET_FIRST_FRAME_MS),
+        by_what = {r["what"]: r for r in startup["rows"]}
+        first = by_what.get("tplink-tui --demo: spawn -> first frame")
+        if first:
+            targets.append(
+                (
+                    f"first frame of --demo < {TARGET_FIRST_FRAME_MS / 1000:g} s",
+                    f"{first['median_ms']:.0f} ms",
+                    verdict(first["median_ms"] < TARGET_FIRST_FRAME_MS),
+                )
             )
-        )
+        for what, limit in (
+            ("tplink-tui info HOST", TARGET_INFO_MS),
+            ("tplink-tui --help", TARGET_HELP_MS),
+        ):
+            row = by_what.get(what)
+            if row:
+                targets.append(
+                    (
+                        f"`{what}` ≤ {limit:.0f} ms (warm)",
+                        f"{row['median_ms']:.0f} ms (min {row['min_ms']:.0f})",
+                        verdict(row["median_ms"] <= limit),
+                    )
+                )
 
     history = load("history")
     if history:
