@@ -137,7 +137,7 @@ class Hub:
         if self.recorder is not None:
             await asyncio.to_thread(self.recorder.writer.close, timeout=1.0)
         if self.history is not None:
-            self.history.close()
+            await asyncio.to_thread(self.history.close)
 
     # -- lookups --------------------------------------------------------------------
 
