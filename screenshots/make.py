@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from tplink_tui.store.config import ConfigStore
+from tplink_tui.tariff import Tariff
 from tplink_tui.tui.sample import SampleApp
 
 HERE = Path(__file__).parent
@@ -29,6 +30,8 @@ VIEWS: dict[str, list[str]] = {
 
 async def shoot(name: str, keys: list[str], folder: Path) -> Path:
     app = SampleApp(ConfigStore(folder / f"{name}.json"))
+    if name == "energy":  # the energy view with a tariff: every figure has its cost
+        app.controller.tariff = Tariff(0.30, "EUR")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
         for key in keys:

@@ -65,6 +65,13 @@ class CachedPlot(PlotextPlot):
     def signature(self) -> tuple[object, ...]:
         raise NotImplementedError
 
+    def subject(self) -> object:
+        """What is shown (a device and range): new data for the same subject is throttled.
+
+        None: never throttled (a new picture is always a new subject).
+        """
+        return None
+
     def draw(self, width: int, height: int) -> None:
         """Make the plotext calls for a ``width`` x ``height`` chart (cleared before)."""
         raise NotImplementedError
@@ -81,14 +88,22 @@ class CachedPlot(PlotextPlot):
 
     def _key(self) -> tuple[object, ...]:
         size = self.size
-        return (self.signature(), size.width, size.height, self.app.theme, self.theme)
+        return (
+            self.signature(),
+            self.subject(),
+            size.width,
+            size.height,
+            self.app.theme,
+            self.theme,
+        )
 
     def render(self) -> RenderResult:
         key = self._key()
         if self._built is not None and self._built[0] == key:
             return self._built[1]
         wait = self._last_build + MIN_INTERVAL - time.monotonic()
-        if self._built is not None and self._built[0][1:] == key[1:] and wait > 0:
+        same = self._built is not None and self._built[0][1:] == key[1:] and key[1] is not None
+        if same and wait > 0 and self._built is not None:
             # Only the data moved, and a picture was drawn moments ago: draw it later.
             if not self._later:
                 self._later = True

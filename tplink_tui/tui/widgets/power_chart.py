@@ -50,6 +50,11 @@ class PowerChart(CachedPlot):
     def signature(self) -> tuple[object, ...]:
         return (self.chart.signature() if self.chart else None, self.note)
 
+    def subject(self) -> object:
+        """The same device and range: its new readings are drawn at most every 2 s."""
+        chart = self.chart
+        return None if chart is None else (chart.span, chart.source, tuple(chart.names.items()))
+
     def draw(self, width: int, height: int) -> None:
         plt = self.plt
         chart = self.chart
