@@ -145,6 +145,8 @@ async def count_messages(broker: Broker, prefix: str, seconds: float) -> dict[st
             pass
         start = time.monotonic()
         async for message in _drain(client, seconds):
+            if message.retain:
+                continue  # the replay of what was retained before we subscribed
             messages += 1
             levels = str(message.topic).split("/")
             if levels[-1] == "power":

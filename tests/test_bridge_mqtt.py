@@ -169,7 +169,13 @@ async def test_home_assistant_discovery(home: Home, mosquitto: Broker) -> None:
         seen = await collect(
             mosquitto, has(f"homeassistant/sensor/{node}/total_energy/config"), timeout=15
         )
-        seen = await collect(mosquitto, lambda s: len(_configs(s)) >= 2 + 4 + 6 + 24 + 4, timeout=5)
+
+        def complete(seen: Topics) -> bool:
+            configs = _configs(seen)
+            states = {c["state_topic"] for c in configs.values()}
+            return len(configs) >= 2 + 4 + 6 + 24 + 4 and states <= set(seen)
+
+        seen = await collect(mosquitto, complete, timeout=10)
     finally:
         bridge.stop()
     configs = _configs(seen)

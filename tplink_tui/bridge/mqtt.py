@@ -31,6 +31,7 @@ from .topics import OFFLINE, ONLINE, Messages, device_messages, parse_command, p
 
 MAX_BACKOFF = 60.0
 STOP_WAIT = 3.0
+IN_FLIGHT = 10
 STATE_QOS = 0  # retained state: resent in full on every reconnect anyway
 CONTROL_QOS = 1  # availability, discovery, commands
 
@@ -125,15 +126,25 @@ class MqttBridge:
             await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending, {}
-            for topic, payload in batch.items():
-                qos = STATE_QOS if topic.endswith(_STATE_LEVELS) else CONTROL_QOS
-                try:
-                    await client.publish(topic, payload, qos=qos, retain=True)
-                except aiomqtt.MqttError:
-                    self._requeue(batch)
-                    raise
-                self._sent[topic] = payload
-                self.published += 1
+            control = [(t, p) for t, p in batch.items() if not t.endswith(_STATE_LEVELS)]
+            try:
+                # QoS 1 (availability, discovery) IN_FLIGHT at a time: waiting for each
+                # acknowledgement in turn made a house's discovery take seconds (and
+                # aiomqtt complains past 10 calls waiting).
+                for start in range(0, len(control), IN_FLIGHT):
+                    chunk = control[start : start + IN_FLIGHT]
+                    await asyncio.gather(*(self._send(client, t, p, CONTROL_QOS) for t, p in chunk))
+                for topic, payload in batch.items():
+                    if topic.endswith(_STATE_LEVELS):
+                        await self._send(client, topic, payload, STATE_QOS)
+            except aiomqtt.MqttError:
+                self._requeue(batch)
+                raise
+
+    async def _send(self, client: aiomqtt.Client, topic: str, payload: str, qos: int) -> None:
+        await client.publish(topic, payload, qos=qos, retain=True)
+        self._sent[topic] = payload
+        self.published += 1
 
     def _requeue(self, batch: Messages) -> None:
         for topic, payload in batch.items():
