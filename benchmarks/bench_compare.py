@@ -120,6 +120,7 @@ def run_client(cmd: list[str], nofile: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-client-") as tmp:
         env = {**os.environ, "TPLINK_TUI_DATA_DIR": tmp, "TPLINK_TUI_CONFIG": f"{tmp}/config.json"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode caches as on a user's install
+        env.pop("PYTHONUNBUFFERED", None)  # block-buffered output, as on a user's machine
         out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
         with out_path.open("wb") as out, err_path.open("wb") as err:
             wall0 = time.perf_counter()
