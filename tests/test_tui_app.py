@@ -411,9 +411,11 @@ async def test_a_running_countdown_shows_and_counts_down(
         await select(app, pilot, key)
         await wait_for(pilot, lambda: bool(app.views[key].countdowns))
         await wait_for(pilot, lambda: "timer" in [str(k.value) for k in app.table.columns])
-        cell = lambda: (
-            app.table.get_row(key)[[str(k.value) for k in app.table.columns].index("timer")].plain
-        )  # noqa: E731
+
+        def cell() -> str:
+            columns = [str(k.value) for k in app.table.columns]
+            return app.table.get_row(key)[columns.index("timer")].plain
+
         await wait_for(pilot, lambda: cell() == "off in 12 min")
         assert "Timer    off in 12 min" in str(app.detail.query_one("#detail-info").render())
         row = app.detail.query_one(OutletRow)
@@ -446,3 +448,15 @@ def test_devices_add_without_a_name_saves_the_devices_own_alias(
     assert len(err.strip().splitlines()) == 1 and "could not ask" in err
     names = [d.name for d in ConfigStore().load().devices]
     assert names == ["Garden lights", f"Garden lights ({again.host}:{again.port})", "127.0.0.1:1"]
+
+
+async def test_rows_added_later_take_their_place_in_the_sort(tmp_path: Path) -> None:
+    from tplink_tui.tui.sample import StillMonitor
+
+    app = TplinkApp(ConfigStore(tmp_path / "config.json"), monitor=StillMonitor(), history=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_devices([SavedDevice("Zeta", "127.0.0.1", 9911)])
+        app.add_devices([SavedDevice("alpha", "127.0.0.1", 9912)])
+        await pilot.pause(0.3)
+        names = [app.table.get_row_at(i)[1].plain for i in range(app.table.row_count)]
+        assert names == ["alpha", "Zeta"]  # as "Name ▲" says, not in the order added

@@ -73,7 +73,11 @@ def test_offline_device(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_help(snap_compare: Any, tmp_path: Path) -> None:
-    assert snap_compare(sample(tmp_path), terminal_size=SIZE, run_before=steps("question_mark"))
+    async def opened(pilot: Any) -> None:
+        await steps("question_mark")(pilot)
+        await pilot.pause(0.5)  # the dialog has settled over the dimmed dashboard
+
+    assert snap_compare(sample(tmp_path), terminal_size=SIZE, run_before=opened)
 
 
 def test_discovery(snap_compare: Any, tmp_path: Path) -> None:

@@ -224,6 +224,9 @@ class TplinkApp(App[None]):
                 self.table.upsert(view)
             if view is not None and key == selected:
                 self.show_detail(view)
+        if self.table.row_count > rows:
+            # New rows were appended: put them in the order the header shows (▲/▼).
+            self.table.rebuild(self.controller.visible())
         if rows != self.table.row_count or keys:
             self.relayout()
         self._update_subtitle()

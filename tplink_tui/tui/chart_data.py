@@ -21,7 +21,7 @@ RANGES: tuple[tuple[str, float], ...] = (
     ("24 h", 86400.0),
     ("7 d", 7 * 86400.0),
 )
-LIVE_LAG = 15.0  # s: a newer reading than this ends the live chart (not the clock)
+LIVE_LAG = 90.0  # s: a newer reading than this ends the live chart (not the clock)
 MAX_POINTS = 240  # per series: more than a wide chart has braille columns
 
 Points = list[tuple[float, float]]  # (unix s, W), oldest first

@@ -12,6 +12,7 @@ Only our own labels and numbers reach plotext: its output is parsed as ANSI
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 
@@ -163,7 +164,13 @@ def nice_top(top: float) -> float:
 
 
 def axis_levels(top: float, height: int) -> list[float]:
-    """Tick values from 0 to ``top``: 4 steps where the chart is tall enough, else 2 or 1."""
-    room = (height - 3) // 2
-    steps = 4 if room >= 4 else (2 if room >= 2 else 1)
-    return [top * i / steps for i in range(steps + 1)]
+    """Ticks from 0 to ``top`` in round steps (0.5, 1, 2, 2.5, 5 ...), as the height allows."""
+    room = max(1, (height - 3) // 2)
+    for steps in (4, 5, 2, 3, 1):
+        if steps > room:
+            continue
+        step = top / steps
+        scale = 10 ** math.floor(math.log10(step)) if step > 0 else 1.0
+        if round(step / scale, 6) in (1.0, 2.0, 2.5, 5.0) or steps == 1:
+            return [step * i for i in range(steps + 1)]
+    return [0.0, top]

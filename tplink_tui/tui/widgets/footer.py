@@ -57,6 +57,7 @@ class DashboardFooter(Footer):
                 seen.add(binding.action)
                 shown.append((binding, enabled, tooltip))
         room = self.size.width or self.app.size.width
+        self._composed_width = room  # a resize to this width needs no second compose
         palette = self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE
         if palette:
             room -= PALETTE_WIDTH
@@ -92,7 +93,9 @@ class DashboardFooter(Footer):
                 tooltip=binding.tooltip or binding.description,
             )
 
+    _composed_width = 0
+
     def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != getattr(self, "_composed_width", None):
+        if event.size.width != self._composed_width:
             self._composed_width = event.size.width
             self.call_after_refresh(self.recompose)
