@@ -96,9 +96,10 @@ async def test_state_is_published_retained(home: Home, mosquitto: Broker) -> Non
     assert seen[f"{PREFIX}/fridge/state"] == "ON"
     assert float(seen[f"{PREFIX}/fridge/power"]) > 0
     assert float(seen[f"{PREFIX}/fridge/energy"]) >= 0
-    assert 100 < float(seen[f"{PREFIX}/fridge/voltage"]) < 260
     attributes = json.loads(seen[f"{PREFIX}/fridge/attributes"])
     assert attributes["power_w"] > 0 and attributes["model"].startswith("HS110")
+    assert 100 < attributes["voltage_v"] < 260 and attributes["current_a"] > 0
+    assert f"{PREFIX}/fridge/voltage" not in seen  # volts and amperes ride in attributes
     assert attributes["state"] == "ON"
     assert seen[f"{PREFIX}/lamp/state"] == "ON" and f"{PREFIX}/lamp/power" not in seen
     for index in range(6):
@@ -197,6 +198,10 @@ async def test_home_assistant_discovery(home: Home, mosquitto: Broker) -> None:
     fridge = "tplink_" + home.fridge.mac.replace(":", "").lower()
     power = configs[f"homeassistant/sensor/{fridge}/relay_power/config"]
     assert (power["device_class"], power["unit_of_measurement"]) == ("power", "W")
+    volts = configs[f"homeassistant/sensor/{fridge}/relay_voltage/config"]
+    assert volts["state_topic"] == f"{PREFIX}/fridge/attributes"
+    assert volts["value_template"] == "{{ value_json.voltage_v }}"
+    assert json.loads(seen[volts["state_topic"]])["voltage_v"] > 100
     energy = configs[f"homeassistant/sensor/{fridge}/relay_energy/config"]
     assert (energy["device_class"], energy["state_class"]) == ("energy", "total_increasing")
     assert energy["unit_of_measurement"] == "kWh"

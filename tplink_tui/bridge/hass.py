@@ -2,7 +2,8 @@
 
 Per relay (a plug) or outlet (a strip): a ``switch``; per meter: ``power`` (W,
 measurement), ``energy`` (kWh, total_increasing: the device's counter resets on a
-reboot, which that state class expects), ``voltage`` and ``current`` sensors. Every
+reboot, which that state class expects), ``voltage`` and ``current`` sensors (read
+from the ``attributes`` JSON with a value template). Every
 entity is available only while the bridge and the device both are
 (``availability_mode: all``). Configs are retained at
 ``DISCOVERY/COMPONENT/NODE/OBJECT/config``; NODE comes from the MAC, so renaming
@@ -21,11 +22,11 @@ from .options import MqttOptions
 from .topics import Messages
 
 _SENSORS = (
-    # (topic level, name, device_class, state_class, unit)
-    ("power", "Power", "power", "measurement", "W"),
-    ("energy", "Energy", "energy", "total_increasing", "kWh"),
-    ("voltage", "Voltage", "voltage", "measurement", "V"),
-    ("current", "Current", "current", "measurement", "A"),
+    # (object, name, device_class, state_class, unit, topic level, value template)
+    ("power", "Power", "power", "measurement", "W", "power", None),
+    ("energy", "Energy", "energy", "total_increasing", "kWh", "energy", None),
+    ("voltage", "Voltage", "voltage", "measurement", "V", "attributes", "value_json.voltage_v"),
+    ("current", "Current", "current", "measurement", "A", "attributes", "value_json.current_a"),
 )
 
 
@@ -96,16 +97,18 @@ def discovery_messages(options: MqttOptions, device: Device, state: DeviceState)
         )
 
     def sensors(obj: str, level: str, label: str) -> None:
-        for topic_level, name, device_class, state_class, unit in _SENSORS:
+        for key, name, device_class, state_class, unit, leaf, template in _SENSORS:
+            extra = {"value_template": "{{ " + template + " }}"} if template else {}
             entity(
                 "sensor",
-                f"{obj}_{topic_level}",
+                f"{obj}_{key}",
                 level,
                 f"{label}{name}".strip(),
-                leaf=topic_level,
+                leaf=leaf,
                 device_class=device_class,
                 state_class=state_class,
                 unit_of_measurement=unit,
+                **extra,
             )
 
     info = state.sysinfo

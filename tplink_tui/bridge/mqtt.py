@@ -223,4 +223,4 @@ class MqttBridge:
             log.warning("MQTT set %s: %s", device.saved.name, exc)
 
 
-_STATE_LEVELS = ("/state", "/power", "/energy", "/voltage", "/current", "/attributes")
+_STATE_LEVELS = ("/state", "/power", "/energy", "/attributes")
