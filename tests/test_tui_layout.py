@@ -100,3 +100,21 @@ async def test_footer_at_80_columns_keeps_help_quit_and_the_main_keys(tmp_path: 
         assert "d" not in keys  # Discover gave way; the key still works and ? lists it
         right = max(k.region.right for k in app.screen.query(FooterKey))
         assert right <= 80
+
+
+async def test_toasts_do_not_cover_the_outlets(tmp_path: Path) -> None:
+    from textual.widgets._toast import Toast
+
+    from tplink_tui.tui.widgets.detail import OutletRow
+
+    app = sample(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("end")  # the strip: six outlet rows at the bottom
+        await wait_for(pilot, lambda: len(app.query(OutletRow)) == 6)
+        app.notify("Office strip: LED off")
+        app.notify("Office strip: switching failed: no reply within 3 s", severity="error")
+        await wait_for(pilot, lambda: len(app.screen.query(Toast)) == 2)
+        await pilot.pause(0.2)
+        toasts = [t.region for t in app.screen.query(Toast)]
+        rows = [r.region for r in app.query(OutletRow)]
+        assert all(t.area and not t.overlaps(r) for t in toasts for r in rows)

@@ -216,6 +216,8 @@ class DetailPane(VerticalScroll):
         range_index: int = 0,
         note: str = "",
     ) -> None:
+        if not self.children:  # not composed yet, or being taken down as the app closes
+            return
         title = self.query_one("#detail-title", Static)
         if view is None:
             self.device_key = None
