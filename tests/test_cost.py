@@ -108,3 +108,31 @@ def test_export_has_cost_columns_only_with_a_tariff(capsys: pytest.CaptureFixtur
     records = json.loads(out)
     assert sum(r["cost"] for r in records) == pytest.approx(total)
     assert {"kwh", "cost", "currency"} <= set(records[0])
+
+
+async def test_the_dashboard_asks_for_the_tariff_and_shows_a_cost_column(tmp_path: Path) -> None:
+    from test_tui_app import wait_for
+    from textual.widgets import Input
+
+    from tplink_tui.tui.sample import SampleApp
+
+    store = ConfigStore(tmp_path / "config.json")
+    app = SampleApp(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        assert "cost" not in [str(k.value) for k in app.table.columns]  # default: none
+        await pilot.press("dollar_sign")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        box = app.focused
+        assert isinstance(box, Input)
+        box.value = "cheap"
+        await pilot.press("enter")  # refused, with the reason, nothing saved
+        assert isinstance(app.focused, Input) and app.controller.tariff is None
+        box.value = "0.30 EUR"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.controller.tariff == Tariff(0.30, "EUR"))
+        await wait_for(pilot, lambda: "cost" in [str(k.value) for k in app.table.columns])
+        columns = [str(k.value) for k in app.table.columns]
+        desk = next(k for k, v in app.views.items() if v.name == "Desk")
+        assert app.table.get_row(desk)[columns.index("cost")].plain == "0.41 EUR"  # 1.37 kWh
+        await wait_for(pilot, lambda: store.load().settings.tariff == Tariff(0.30, "EUR"))
