@@ -460,3 +460,23 @@ async def test_rows_added_later_take_their_place_in_the_sort(tmp_path: Path) -> 
         await pilot.pause(0.3)
         names = [app.table.get_row_at(i)[1].plain for i in range(app.table.row_count)]
         assert names == ["alpha", "Zeta"]  # as "Name ▲" says, not in the order added
+
+
+async def test_a_device_rebooted_from_here_reads_rebooting_not_offline(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    from tplink_tui.tui.state import status_text
+
+    plug = await simulator.add("hs110", "Fridge")
+    app = make_app(tmp_path, [("Fridge", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await select(app, pilot, key)
+        await wait_for(pilot, lambda: app.views[key].online)
+        await pilot.press("b", "y")  # reboot, confirmed: the plug is down for a second
+        view = app.views[key]
+        await wait_for(pilot, lambda: view.status is Status.OFFLINE)
+        assert status_text(view) == "rebooting"
+        await wait_for(pilot, lambda: app.table.get_row(key)[0].plain == "○ rebooting")
+        await wait_for(pilot, lambda: view.online, timeout=10)
+        assert status_text(view) == "online" and not view.rebooting
