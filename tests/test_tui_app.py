@@ -480,3 +480,18 @@ async def test_a_device_rebooted_from_here_reads_rebooting_not_offline(
         await wait_for(pilot, lambda: app.table.get_row(key)[0].plain == "○ rebooting")
         await wait_for(pilot, lambda: view.online, timeout=10)
         assert status_text(view) == "online" and not view.rebooting
+
+
+async def test_c_opens_the_schedules_of_the_highlighted_device(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    from tplink_tui.tui.screens.rules import RulesScreen
+
+    plug = await simulator.add("hs110", "Kettle")
+    app = make_app(tmp_path, [("Kettle", plug.host, plug.port, "")])
+    async with app.run_test(size=SIZE) as pilot:
+        key = f"{plug.host}:{plug.port}"
+        await wait_for(pilot, lambda: app.views[key].online)
+        await select(app, pilot, key)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, RulesScreen))

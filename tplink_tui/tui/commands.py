@@ -32,6 +32,7 @@ DASHBOARD_KEYS: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
     Binding("b", "device('reboot')", "Reboot device", id="reboot", show=False),
     Binding("t", "device('timer')", "Timer", id="timer"),
     Binding("e", "device('energy')", "Energy", id="energy"),
+    Binding("c", "device('rules')", "Schedules", id="rules"),
     Binding("i", "device('traffic')", "Traffic", id="traffic"),
     Binding("o", "all_outlets(True)", "All outlets on", id="all_on", show=False),
     Binding("f", "all_outlets(False)", "All outlets off", id="all_off", show=False),
