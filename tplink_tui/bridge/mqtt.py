@@ -2,7 +2,11 @@
 
 - Snapshots become retained messages (``topics.device_messages``); a topic is sent
   again only when its payload changed, and while the broker is away only the newest
-  payload per topic waits, so a long outage costs no memory and no backlog.
+  payload per topic waits, so a long outage costs no memory and no backlog. They go
+  at QoS 0: the broker keeps the last retained payload whatever its subscribers
+  receive, a lost connection loses only what the full resend after it repeats, and
+  waiting for an acknowledgement per message (QoS 1) made a busy bridge's discovery of
+  200 strips take minutes. The clean stop's ``offline`` is QoS 1, and the last will.
 - On every (re)connect: ``online`` on the bridge's availability topic (its last
   will says ``offline``), the ``set`` subscriptions, and everything current again,
   discovery configs included.
@@ -31,9 +35,8 @@ from .topics import OFFLINE, ONLINE, Messages, device_messages, parse_command, p
 
 MAX_BACKOFF = 60.0
 STOP_WAIT = 3.0
-IN_FLIGHT = 10
-STATE_QOS = 0  # retained state: resent in full on every reconnect anyway
-CONTROL_QOS = 1  # availability, discovery, commands
+PUBLISH_QOS = 0  # retained, and resent in full on every reconnect: TCP is enough
+RELIABLE_QOS = 1  # set subscriptions (kept by the session while away); online, offline, will
 
 
 class MqttBridge:
@@ -57,7 +60,7 @@ class MqttBridge:
             password=options.password,
             identifier=f"tplink-tui-bridge-{slug(options.prefix)}",
             clean_session=False,
-            will=aiomqtt.Will(options.availability, OFFLINE, qos=CONTROL_QOS, retain=True),
+            will=aiomqtt.Will(options.availability, OFFLINE, qos=RELIABLE_QOS, retain=True),
             tls_context=ssl.create_default_context() if options.tls else None,
             keepalive=30,
             timeout=10,
@@ -77,7 +80,7 @@ class MqttBridge:
         if self.connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 await self._client.publish(
-                    self.options.availability, OFFLINE, qos=CONTROL_QOS, retain=True, timeout=2
+                    self.options.availability, OFFLINE, qos=RELIABLE_QOS, retain=True, timeout=2
                 )
         for task in self._tasks:
             task.cancel()
@@ -126,25 +129,17 @@ class MqttBridge:
             await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending, {}
-            control = [(t, p) for t, p in batch.items() if not t.endswith(_STATE_LEVELS)]
+            # Availability and discovery first, so Home Assistant knows an entity
+            # before its state; every message at QoS 0 (see the module docstring).
+            ordered = sorted(batch.items(), key=lambda item: item[0].endswith(_STATE_LEVELS))
             try:
-                # QoS 1 (availability, discovery) IN_FLIGHT at a time: waiting for each
-                # acknowledgement in turn made a house's discovery take seconds (and
-                # aiomqtt complains past 10 calls waiting).
-                for start in range(0, len(control), IN_FLIGHT):
-                    chunk = control[start : start + IN_FLIGHT]
-                    await asyncio.gather(*(self._send(client, t, p, CONTROL_QOS) for t, p in chunk))
-                for topic, payload in batch.items():
-                    if topic.endswith(_STATE_LEVELS):
-                        await self._send(client, topic, payload, STATE_QOS)
+                for topic, payload in ordered:
+                    await client.publish(topic, payload, qos=PUBLISH_QOS, retain=True)
+                    self._sent[topic] = payload
+                    self.published += 1
             except aiomqtt.MqttError:
                 self._requeue(batch)
                 raise
-
-    async def _send(self, client: aiomqtt.Client, topic: str, payload: str, qos: int) -> None:
-        await client.publish(topic, payload, qos=qos, retain=True)
-        self._sent[topic] = payload
-        self.published += 1
 
     def _requeue(self, batch: Messages) -> None:
         for topic, payload in batch.items():
@@ -169,9 +164,9 @@ class MqttBridge:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         prefix = self.options.prefix
-        await client.publish(self.options.availability, ONLINE, qos=CONTROL_QOS, retain=True)
+        await client.publish(self.options.availability, ONLINE, qos=RELIABLE_QOS, retain=True)
         await client.subscribe(
-            [(f"{prefix}/+/set", CONTROL_QOS), (f"{prefix}/+/+/set", CONTROL_QOS)]
+            [(f"{prefix}/+/set", RELIABLE_QOS), (f"{prefix}/+/+/set", RELIABLE_QOS)]
         )
         self._everything()
         self.connected.set()
