@@ -20,10 +20,7 @@ import math
 import re
 from typing import Any
 
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - a dependency; json alone still works
-    _orjson = None  # type: ignore[assignment]
+_orjson: Any = None  # imported at the first dumps(): --help and friends never need it
 
 DEFAULT_LIMIT = 80
 ELLIPSIS = "…"
@@ -123,7 +120,7 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
     it can: it writes NaN and infinities as null itself, and refuses what json
     would write differently (integers over 64 bits, lone surrogates, non-string
     keys), which then takes the json way."""
-    if compact and indent is None and _orjson is not None:
+    if compact and indent is None and _fast_json() is not None:
         try:
             text = _orjson.dumps(value).decode()
         except TypeError:
@@ -140,6 +137,18 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
             finite(value), ensure_ascii=False, indent=indent, separators=separators, allow_nan=False
         )
     return _escape_unsafe(text)
+
+
+def _fast_json() -> Any:
+    global _orjson
+    if _orjson is None:
+        try:
+            import orjson
+        except ImportError:  # pragma: no cover - a dependency; json alone still works
+            _orjson = False
+        else:
+            _orjson = orjson
+    return _orjson or None
 
 
 def _escape_unsafe(text: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -84,6 +83,8 @@ def write(path: Path = Path(__file__)) -> None:
     ]
     lines += [")", '"""Written by ``write()`` below; tests/test_cli_lazy.py checks it."""', ""]
     path.write_text(text[:start] + "\n".join(lines) + text[end:])
+    import subprocess
+
     subprocess.run([sys.executable, "-m", "ruff", "format", str(path)], check=False)
 
 
