@@ -327,7 +327,18 @@ def _round(value: float | None) -> float | None:
 def reading_dict(reading: EnergyReading | None) -> dict[str, float | None]:
     if reading is None:
         return {"power_w": None, "voltage_v": None, "current_a": None, "total_kwh": None}
-    return {key: _round(value) for key, value in reading.as_dict().items()}
+    power, voltage, current, total = (
+        reading.power_w,
+        reading.voltage_v,
+        reading.current_a,
+        reading.total_kwh,
+    )  # as_dict() with _round, spelled out: watch --json makes one per outlet per poll
+    return {
+        "power_w": None if power is None else round(power, 6),
+        "voltage_v": None if voltage is None else round(voltage, 6),
+        "current_a": None if current is None else round(current, 6),
+        "total_kwh": None if total is None else round(total, 6),
+    }
 
 
 def outlet_ref(outlet: OutletInfo | None) -> dict[str, Any] | None:
@@ -367,8 +378,9 @@ def state_dict(target: Target, state: DeviceState) -> dict[str, Any]:
     """The ``info --json`` object (also used by watch): sysinfo plus the meter."""
     base = sysinfo_dict(state.sysinfo)
     outlets = base.pop("outlets")
+    readings = state.outlet_energy
     for row in outlets:
-        row.update(reading_dict(state.outlet_energy.get(row["index"])))
+        row.update(reading_dict(readings.get(row["index"])))
     meter = state_dict_meter(state)
     return {
         "host": target.host,

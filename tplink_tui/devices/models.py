@@ -551,18 +551,16 @@ class DeviceState:
         Outlets share one mains supply, so their voltages differ only by meter
         noise. None when no outlet is metered.
         """
-        readings = list(self.outlet_energy.values())
-        if not readings:
+        if not self.outlet_energy:
             return None
-
-        def total(values: list[float | None]) -> float | None:
-            known = [v for v in values if v is not None]
-            return sum(known) if known else None
-
-        voltages = [r.voltage_v for r in readings if r.voltage_v is not None]
-        return EnergyReading(
-            power_w=total([r.power_w for r in readings]),
-            voltage_v=max(voltages) if voltages else None,
-            current_a=total([r.current_a for r in readings]),
-            total_kwh=total([r.total_kwh for r in readings]),
-        )
+        power = voltage = current = total = None  # None: no outlet knows it
+        for r in self.outlet_energy.values():  # one pass: watch --json does this every poll
+            if r.power_w is not None:
+                power = 0 + r.power_w if power is None else power + r.power_w  # as sum() does
+            if r.voltage_v is not None and (voltage is None or r.voltage_v > voltage):
+                voltage = r.voltage_v
+            if r.current_a is not None:
+                current = 0 + r.current_a if current is None else current + r.current_a
+            if r.total_kwh is not None:
+                total = 0 + r.total_kwh if total is None else total + r.total_kwh
+        return EnergyReading(power, voltage, current, total)
