@@ -132,7 +132,8 @@ async def test_login_dialog_wrong_then_right_password(
         dialog = app.screen
         user = dialog.query_one("#login-user", Input)
         password = dialog.query_one("#login-password", Input)
-        assert user.has_focus and password.password
+        await wait_for(pilot, lambda: user.has_focus)
+        assert password.password
         user.value = TEST_USERNAME
         await pilot.press("enter")  # on to the password
         assert password.has_focus

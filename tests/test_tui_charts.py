@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.table import Table
 from test_tui_app import wait_for
-from textual.widgets import Static
+from textual.widgets import Static, Switch
 
 from tplink_tui.devices.client import DeviceClient
 from tplink_tui.monitor import Monitor
@@ -21,6 +21,7 @@ from tplink_tui.tariff import Tariff
 from tplink_tui.tui.app import TplinkApp
 from tplink_tui.tui.sample import TODAY, SampleApp
 from tplink_tui.tui.screens.energy import EnergyScreen, device_stats, energy_text
+from tplink_tui.tui.widgets.detail import OutletRow
 from tplink_tui.tui.widgets.energy_bars import EnergyBars, energy_unit
 from tplink_tui.tui.widgets.power_chart import PowerChart, ago
 
@@ -74,7 +75,12 @@ async def test_range_keys_and_the_history_behind_them(simulator: Simulator, tmp_
         assert live is not None and live.span == 300 and live.top() < 500
         await pilot.press("2")  # 1 hour, from the history
         assert app.controller.chart_range == 1
-        await wait_for(pilot, lambda: (c := chart_of(app).chart) is not None and c.top() == 500)
+        await wait_for(
+            pilot,
+            lambda: (
+                (c := chart_of(app).chart) is not None and c.source == "history" and c.top() == 500
+            ),
+        )
         shown = chart_of(app).chart
         assert shown is not None and shown.span == 3600 and shown.source == "history"
         assert "2:1h" in str(app.detail.query_one("#power-label").render())
@@ -111,10 +117,8 @@ async def test_energy_view_whole_strip_then_each_outlet(tmp_path: Path) -> None:
         assert isinstance(screen, EnergyScreen)
         await wait_for(pilot, lambda: screen.report is not None)
         await pilot.pause(0.1)
-        if screen.scope is not None:  # opened on outlet 0: step back to the whole strip
-            await pilot.press("left")
-            await wait_for(pilot, lambda: screen.scope is None)
-            await pilot.pause(0.2)
+        assert screen.scope is None
+        await pilot.pause(0.2)
         days = screen.query_one("#energy-days", EnergyBars)
         assert days.labels[0] == "4"  # from the first day with data, not the 1st
         whole = sum(days.values)
@@ -157,3 +161,19 @@ async def test_whole_strip_statistics_add_up_the_outlets(simulator: Simulator) -
         )
     finally:
         client.connection.abort()
+
+
+async def test_energy_view_opens_on_the_focused_outlet(tmp_path: Path) -> None:
+    app = sample(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await wait_for(pilot, lambda: len(app.query(OutletRow)) == 6)
+        rows = list(app.query(OutletRow))
+        rows[2].query_one(Switch).focus()
+        await pilot.pause()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EnergyScreen))
+        screen = app.screen
+        assert isinstance(screen, EnergyScreen) and screen.scope == 2
+        await wait_for(pilot, lambda: screen.report is not None)
+        assert "outlet 2" in str(screen.query_one("#energy-scope").render())

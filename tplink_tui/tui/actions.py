@@ -290,17 +290,16 @@ class DeviceDialogs:
         if not view.sysinfo.has_emeter:
             self.app.notify(f"{view.name} ({view.sysinfo.model_family}) has no energy meter")
             return
-        outlet = self.app.focused_outlet()
-        if outlet is None or outlet == WHOLE_DEVICE:
-            outlet = 0 if view.sysinfo.is_strip else None
-        name = view.name if outlet is None else f"{view.name} · outlet {outlet}"
+        outlet = self.app.focused_outlet()  # a focused outlet opens on it; else the whole
+        if outlet == WHOLE_DEVICE:
+            outlet = None
         options = self.app.options
         if options.stats_loader is not None:
             load = options.stats_loader(view, outlet)
         else:
             client = self.controller.monitor.client(view.key)
             load = device_stats(client, outlet, self.controller.history, view.key)
-        self.app.push_screen(EnergyScreen(name, load, options.fixed_today))
+        self.app.push_screen(EnergyScreen(view.name, load, options.fixed_today, scope=outlet))
 
     def traffic(self) -> None:
         view = self.app.selected_view()
