@@ -15,6 +15,7 @@ from typing import Any
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.notifications import SeverityLevel
@@ -42,6 +43,13 @@ from .state import DeviceView
 from .widgets.detail import DetailPane, OutletRow
 from .widgets.device_table import DeviceTable, fit_columns
 from .widgets.footer import DashboardFooter
+
+GLOBAL_ACTIONS = frozenset({"quit", "help", "command_palette"})
+LIST_ACTIONS = (
+    frozenset(b.action.split("(")[0] for b in DASHBOARD_KEYS if isinstance(b, Binding))
+    - GLOBAL_ACTIONS
+)
+"""Actions of the dashboard's keys that work on the device list behind any screen."""
 
 FLUSH_SECONDS = 0.2
 PRUNE_SECONDS = 3600.0
@@ -161,6 +169,8 @@ class TplinkApp(App[None]):
         )
         self.start_history()
         self.monitor.start()
+        if self.monitor.open_files_note:  # too few file descriptors for every device
+            self.notify(self.monitor.open_files_note, severity="warning", timeout=10)
         self.set_interval(FLUSH_SECONDS, self.flush)
         self.set_interval(1.0, self.controller.tick)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
@@ -320,6 +330,10 @@ class TplinkApp(App[None]):
         self.show_changes(self.controller.take_dirty())
 
     # -- key actions -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act on the list only: not behind a screen in front of it."""
+        return not (len(self.screen_stack) > 1 and action in LIST_ACTIONS)
 
     def action_toggle_selected(self) -> None:
         self.dialogs.toggle_selected()
