@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ListenError
+from ..gc_tune import GC_SETTLE_SECONDS, tune_gc
 from ..store.config import SavedDevice
-from ..tui.gc_tune import GC_SETTLE_SECONDS, tune_gc  # no Textual: plain gc settings
 from .hub import Hub, log
 from .options import HttpOptions, MqttOptions
 

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Switch
 
 from ..discovery import DEFAULT_TARGET
+from ..gc_tune import GC_SETTLE_SECONDS, tune_gc
 from ..monitor import Monitor
 from ..present import DEFAULT_PORT
 from ..recorder import HistoryRecorder
@@ -33,7 +34,6 @@ from .actions import DeviceDialogs
 from .chart_data import RANGES
 from .commands import DASHBOARD_KEYS, DeviceCommands, device_system_commands, help_rows
 from .controller import DashboardController
-from .gc_tune import GC_SETTLE_SECONDS, tune_gc
 from .messages import DevicesChanged, HistoryRefilled
 from .options import DashboardOptions
 from .safe import TOAST_LIMIT, plain
