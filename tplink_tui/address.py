@@ -12,6 +12,8 @@ import ipaddress
 import re
 
 DEFAULT_PORT = 9999
+TRANSPORT_NAMES = ("auto", "xor", "klap", "aes")
+"""How a device may be reached: what `--transport` and a saved `transport` may name."""
 
 _DOTTED_NUMBERS = re.compile(r"[0-9.]+")
 _MAX_NAME = 253

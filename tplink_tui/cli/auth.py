@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..address import TRANSPORT_NAMES
 from ..present import format_address
-from ..store.config_model import TRANSPORT_NAMES
-from ..store.credentials import CredentialStore
 from ..transports.errors import Credentials
 
 __all__ = [
@@ -97,6 +96,8 @@ def credentials_for(
         addresses = [format_address(host, port)]
         if not port_given or port == XOR_PORT:
             addresses.append(format_address(host, HTTP_PORT))
+        from ..store.credentials import CredentialStore  # only when a login may be saved
+
         store = CredentialStore()
         for address in addresses:
             saved = store.get(address)

@@ -1,28 +1,71 @@
-"""Storage below the UI: the saved device list and settings, and the energy history."""
+"""Storage below the UI: the saved device list and settings, and the energy history.
 
-from .config import (
-    Config,
-    ConfigStore,
-    DeviceExists,
-    DeviceNotFound,
-    ImportResult,
-    SavedDevice,
-    Settings,
-    default_config_path,
-    format_address,
-    parse_address,
-)
-from .history import (
-    HistoryRow,
-    HistoryStore,
-    HistoryUnavailable,
-    HistoryWriter,
-    PruneStats,
-    Reading,
-    Retention,
-    default_history_path,
-    open_history,
-)
+The names load on first use (PEP 562), so a verb that needs only the credentials
+file (or nothing stored at all, like ``--help``) does not import SQLite and the
+config model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import (
+        Config,
+        ConfigStore,
+        DeviceExists,
+        DeviceNotFound,
+        ImportResult,
+        SavedDevice,
+        Settings,
+        default_config_path,
+        format_address,
+        parse_address,
+    )
+    from .history import (
+        HistoryRow,
+        HistoryStore,
+        HistoryUnavailable,
+        HistoryWriter,
+        PruneStats,
+        Reading,
+        Retention,
+        default_history_path,
+        open_history,
+    )
+
+_LAZY = {
+    "Config": "config",
+    "ConfigStore": "config",
+    "DeviceExists": "config",
+    "DeviceNotFound": "config",
+    "ImportResult": "config",
+    "SavedDevice": "config",
+    "Settings": "config",
+    "default_config_path": "config",
+    "format_address": "config",
+    "parse_address": "config",
+    "HistoryRow": "history",
+    "HistoryStore": "history",
+    "HistoryUnavailable": "history",
+    "HistoryWriter": "history",
+    "PruneStats": "history",
+    "Reading": "history",
+    "Retention": "history",
+    "default_history_path": "history",
+    "open_history": "history",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Config",

@@ -21,7 +21,7 @@ from typing import Any
 
 import platformdirs
 
-from ..address import DEFAULT_PORT, format_address, parse_address
+from ..address import DEFAULT_PORT, TRANSPORT_NAMES, format_address, parse_address
 from ..errors import ConfigError, ConfigUsageError
 from ..tariff import Tariff, TariffError, parse_tariff
 from ..untrusted import repair_surrogates
@@ -59,7 +59,6 @@ __all__ = [
 APP_NAME = "tplink-tui"
 CONFIG_ENV = "TPLINK_TUI_CONFIG"
 SCHEMA_VERSION = 1
-TRANSPORT_NAMES = ("auto", "xor", "klap", "aes")
 """A saved device's ``transport`` (the same names as ``tplink_tui.devices.TRANSPORTS``)."""
 
 
