@@ -200,3 +200,32 @@ async def test_traffic_is_decrypted_for_listeners(sim: NewerSimulator) -> None:
     assert seen[0] == ("->", INFO.decode())
     assert seen[1][0] == "<-" and "KP125M" in seen[1][1]
     assert all(TEST_PASSWORD not in text for _, text in seen)
+
+
+@pytest.mark.parametrize("model", ["kp125m", "ep25"])
+async def test_abort_while_a_reply_is_on_the_wire(sim: NewerSimulator, model: str) -> None:
+    """An abort (the app closing, a cancel) between send and reply is a ConnectionFailure,
+    never an AttributeError from a session that is gone; the next request shakes hands."""
+    from tplink_tui.errors import ConnectionFailure
+    from tplink_tui.transports.aes import AesTransport
+
+    dev = await sim.add(model)
+    t: Any = (KlapTransport if model == "kp125m" else AesTransport)(
+        dev.host, dev.port, credentials=CREDS
+    )
+    try:
+        await t.request(INFO, retry_safe=True)
+        real_post = t._http.post
+
+        async def post_then_abort(*args: Any, **kwargs: Any) -> Any:
+            reply = await real_post(*args, **kwargs)
+            t.abort()
+            return reply
+
+        t._http.post = post_then_abort
+        with pytest.raises(ConnectionFailure, match="closed during a request"):
+            await t.request(INFO, retry_safe=True)
+        t._http.post = real_post
+        assert _info(await t.request(INFO, retry_safe=True))["model"] == model.upper()
+    finally:
+        await t.close()

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..errors import DeviceError, DeviceUnreachable, ProtocolError
+from ..errors import ConnectionFailure, DeviceError, DeviceUnreachable, ProtocolError
 from .errors import AUTH_CODES, SESSION_CODES, AuthenticationError, Credentials, SessionGone
 from .http import (
     DEFAULT_HTTP_PORT,
@@ -214,17 +214,20 @@ class AesTransport:
         self._token = token
 
     async def _passthrough(self, payload: bytes, params: dict[str, str] | None) -> bytes:
-        assert self._cipher is not None
+        cipher = self._cipher
+        assert cipher is not None
         body = _dumps(
-            {"method": "securePassthrough", "params": {"request": self._cipher.encrypt(payload)}}
+            {"method": "securePassthrough", "params": {"request": cipher.encrypt(payload)}}
         )
         self.requests_sent += 1
         reply = await self._http.post("/app", body, params=params, headers=HEADERS)
+        if self._cipher is not cipher:  # aborted (closed, cancelled) while on the wire
+            raise ConnectionFailure(f"{self.address}: the session was closed during a request")
         if reply.status in (401, 403):
             raise SessionGone
         result = self._outer(reply, "securePassthrough")
         try:
-            return self._cipher.decrypt(str(result["response"]))
+            return cipher.decrypt(str(result["response"]))
         except (KeyError, ValueError) as exc:
             raise ProtocolError(
                 f"{self.address}: undecryptable passthrough reply ({exc})"

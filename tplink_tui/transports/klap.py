@@ -19,7 +19,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..errors import DeviceUnreachable, ProtocolError
+from ..errors import ConnectionFailure, DeviceUnreachable, ProtocolError
 from .errors import AuthenticationError, Credentials, SessionGone
 from .http import (
     DEFAULT_HTTP_PORT,
@@ -177,16 +177,19 @@ class KlapTransport:
         return reply
 
     async def _send(self, payload: bytes) -> bytes:
-        assert self._cipher is not None
-        seq, body = self._cipher.encrypt(payload)
+        cipher = self._cipher
+        assert cipher is not None
+        seq, body = cipher.encrypt(payload)
         self.requests_sent += 1
         reply = await self._http.post("/app/request", body, params={"seq": str(seq)})
+        if self._cipher is not cipher:  # aborted (closed, cancelled) while on the wire
+            raise ConnectionFailure(f"{self.address}: the session was closed during a request")
         if reply.status in (401, 403):
             raise SessionGone
         if reply.status != 200:
             raise ProtocolError(f"{self.address}: HTTP {reply.status} to a KLAP request")
         try:
-            return self._cipher.decrypt(seq, reply.body)
+            return cipher.decrypt(seq, reply.body)
         except ValueError as exc:
             raise ProtocolError(f"{self.address}: undecryptable KLAP reply ({exc})") from None
 
