@@ -149,3 +149,42 @@ def test_device_table_relies_only_on_the_textual_internals_it_names() -> None:
         assert isinstance(getattr(table, name), LRUCache), f"DataTable.{name} is not an LRUCache"
     assert callable(getattr(table._row_locations, "get_key", None))
     assert callable(getattr(table._column_locations, "get_key", None))
+
+
+async def test_back_online_only_after_went_offline(tmp_path: Path) -> None:
+    """A first poll that failed at start (a slow machine) was never news, so its
+    recovery says nothing; an outage that was announced is announced over too."""
+    import dataclasses
+
+    from tplink_tui.monitor import Status
+
+    store = ConfigStore(tmp_path / "config.json")
+    store.add_device(PLUG)
+    controller = DashboardController(store, StillMonitor(), store.load().devices)
+    toasts, tasks = Toasts(), []
+
+    def spawn(coroutine: Coroutine[Any, Any, None], group: str) -> None:
+        tasks.append(asyncio.ensure_future(coroutine))
+
+    controller.start(toasts, spawn)
+    good = reading(5.0, 1)
+    down = dataclasses.replace(good, status=Status.OFFLINE, state=None, error="no reply")
+
+    def poll(snapshot: object, polls: int, changed: bool) -> None:
+        controller.on_snapshot(dataclasses.replace(snapshot, polls=polls, status_changed=changed))  # type: ignore[type-var]
+
+    try:
+        poll(down, 1, True)  # the very first poll failed: no note
+        poll(good, 2, True)  # and its recovery is no news either
+        assert [m for m, _ in toasts.seen if "online" in m] == []
+        poll(down, 3, True)
+        poll(down, 4, False)
+        poll(good, 5, True)
+        notes = [m for m, _ in toasts.seen]
+        assert sum("went offline" in m for m in notes) == 1
+        assert sum("is back online" in m for m in notes) == 1
+    finally:
+        for task in tasks:  # the reads the polls started end here, not in the GC
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await controller.shutdown()

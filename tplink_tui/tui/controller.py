@@ -171,8 +171,10 @@ class DashboardController:
             )
         if snapshot.status_changed and snapshot.polls > 1:
             if snapshot.status is Status.OFFLINE:
+                view.said_offline = True
                 self.notify(f"{view.name} went offline: {snapshot.error}", severity="warning")
-            elif snapshot.status is Status.ONLINE:
+            elif snapshot.status is Status.ONLINE and view.said_offline:
+                view.said_offline = False  # a first poll that failed at start was never news
                 self.notify(f"{view.name} is back online")
         elif snapshot.status_changed and snapshot.status is Status.OFFLINE:
             self.notify(f"{view.name} is offline: {snapshot.error}", severity="warning")

@@ -52,6 +52,7 @@ class DeviceView:
     countdowns: dict[int, tuple[float, bool]] = field(default_factory=dict)
     countdown_checked: float = -1e9
     rebooting_until: float = 0.0  # unix s; set when a reboot was sent from here
+    said_offline: bool = False  # "went offline" was shown: "back online" may follow
 
     def outlet_power_series(self, outlet: int) -> deque[float]:
         return self.outlet_power.setdefault(outlet, deque(maxlen=HISTORY_POINTS))
