@@ -71,12 +71,13 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 1
 
 CLI_LOOP = textwrap.dedent(
     """
-    import sys
+    import sys, time
     from tplink_tui.cli.main import main
     for i in range(int(sys.argv[1])):
         code = main(["devices", "add", f"127.0.1.{i + 1}:9999", "--name", f"cli-{i}"])
         if code != 0:
             sys.exit(code)
+        time.sleep(0.01)  # spread over the dashboard's edits, however fast a CLI add is
     """
 )
 
