@@ -74,6 +74,8 @@ def test_offline_device(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_help(snap_compare: Any, tmp_path: Path) -> None:
     async def opened(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.pause(2.2)  # past the chart's 2 s redraw limit: its last build is in
         await steps("question_mark")(pilot)
         await pilot.pause(0.5)  # the dialog has settled over the dimmed dashboard
 
