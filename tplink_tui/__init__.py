@@ -6,8 +6,7 @@ the command line do not pay for the device client when they do not need it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     AuthenticationError,
@@ -22,6 +21,7 @@ from .errors import (
     TplinkError,
     UsageError,
 )
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo
@@ -38,13 +38,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -527,6 +527,17 @@ def parse_stats(data: Any, list_key: str) -> list[EnergyStat]:
     return stats
 
 
+def summed_stats(parts: list[list[EnergyStat]]) -> list[EnergyStat]:
+    """Several outlets' day or month statistics as one list, the same date added up, by date."""
+    total: dict[tuple[int, int, int | None], float] = {}
+    for stats in parts:
+        for stat in stats:
+            key = (stat.year, stat.month, stat.day)
+            total[key] = total.get(key, 0.0) + stat.energy_kwh
+    ordered = sorted(total.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0))
+    return [EnergyStat(y, m, d, kwh) for (y, m, d), kwh in ordered]
+
+
 @dataclass(slots=True, frozen=True)
 class DeviceState:
     """Everything one ``update()`` learned about a device."""

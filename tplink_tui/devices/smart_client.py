@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DeviceError, NotSupported, ProtocolError
 from . import smart, smart_energy
-from .models import DeviceState, EnergyReading, EnergyStat, OutletInfo, SysInfo
+from .models import DeviceState, EnergyReading, EnergyStat, OutletInfo, SysInfo, summed_stats
 
 if TYPE_CHECKING:
     from .client import DeviceClient
@@ -307,7 +307,7 @@ class SmartSide:
             smart_energy.daily_stats(values, first, year, month)
             for values in await self._energy_data(request, outlet)
         ]
-        return per_outlet[0] if len(per_outlet) == 1 else smart_energy.add_up(per_outlet)
+        return per_outlet[0] if len(per_outlet) == 1 else summed_stats(per_outlet)
 
     async def month_stats(self, year: int, outlet: OutletSpec = None) -> list[EnergyStat]:
         """A year's months from ``get_energy_data``; a strip with no outlet named: summed."""
@@ -319,7 +319,7 @@ class SmartSide:
             smart_energy.monthly_stats(values, year)
             for values in await self._energy_data(request, outlet)
         ]
-        return per_outlet[0] if len(per_outlet) == 1 else smart_energy.add_up(per_outlet)
+        return per_outlet[0] if len(per_outlet) == 1 else summed_stats(per_outlet)
 
     async def _energy_data(self, request: dict[str, Any], outlet: OutletSpec) -> list[list[float]]:
         """The Wh values of one request: for the plug, the outlet named, or every outlet."""

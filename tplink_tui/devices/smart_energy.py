@@ -93,13 +93,3 @@ def monthly_stats(values: list[float], year: int) -> list[EnergyStat]:
         for index, wh in enumerate(values[:12])
         if wh > 0
     ]
-
-
-def add_up(lists: list[list[EnergyStat]]) -> list[EnergyStat]:
-    """Several outlets' statistics as one list: the same day or month summed."""
-    totals: dict[tuple[int, int, int | None], float] = {}
-    for stats in lists:
-        for stat in stats:
-            key = (stat.year, stat.month, stat.day)
-            totals[key] = totals.get(key, 0.0) + stat.energy_kwh
-    return [EnergyStat(y, m, d, kwh) for (y, m, d), kwh in totals.items()]

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from ...devices.client import DeviceClient
-from ...devices.models import EnergyStat
+from ...devices.models import EnergyStat, summed_stats
 from ...errors import TplinkError
 from ...store.history import HistoryStore
 from ...tariff import Tariff
@@ -81,21 +81,6 @@ def _our_history(
     return report
 
 
-def _summed(parts: list[list[EnergyStat]]) -> list[EnergyStat]:
-    """Day or month statistics of several outlets added up, by date."""
-    total: dict[tuple[int, int, int | None], float] = {}
-    for stats in parts:
-        for s in stats:
-            key = (s.year, s.month, s.day)
-            total[key] = total.get(key, 0.0) + s.energy_kwh
-    return [EnergyStat(y, m, d, kwh) for (y, m, d), kwh in sorted(total.items(), key=_order)]
-
-
-def _order(item: tuple[tuple[int, int, int | None], float]) -> tuple[int, int, int]:
-    (year, month, day), _ = item
-    return (year, month, day or 0)
-
-
 def device_stats(
     client: DeviceClient,
     outlet: int | None,
@@ -125,7 +110,7 @@ def device_stats(
         except TplinkError as exc:
             report.device_error = str(exc)
         else:
-            report.device_days, report.device_months = _summed(days), _summed(months)
+            report.device_days, report.device_months = summed_stats(days), summed_stats(months)
         return report
 
     return load

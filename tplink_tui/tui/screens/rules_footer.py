@@ -1,15 +1,16 @@
 """The rules screen's footer: its own keys only.
 
 Textual's Footer also lists the dashboard's keys (LED, Rename, Sort, …), which act on
-the list behind this screen; here only the keys of the screen itself are shown (the
-others still work, as everywhere, and the help screen lists them).
+the list behind this screen and are switched off while it is in front
+(``TplinkApp.check_action``); here only the keys of the screen itself are shown.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from ..widgets.footer import footer_key
 
 
 class ScreenFooter(Footer):
@@ -23,12 +24,5 @@ class ScreenFooter(Footer):
             if node is not self.screen or not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            yield FooterKey(
-                binding.key,
-                self.app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                disabled=not enabled,
-                tooltip=tooltip,
-            ).data_bind(compact=Footer.compact)
+            yield footer_key(self.app, binding, enabled, tooltip)
         self.styles.grid_size_columns = len(seen)

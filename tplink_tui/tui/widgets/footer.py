@@ -9,7 +9,7 @@ works and the help screen (?) lists them all.
 from __future__ import annotations
 
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -37,6 +37,18 @@ PALETTE_WIDTH = 14  # "^p palette" at the right edge
 def key_width(key_display: str, description: str) -> int:
     """Cells one footer key takes: " key description " as FooterKey draws it."""
     return len(key_display) + len(description) + 3
+
+
+def footer_key(app: App[object], binding: Binding, enabled: bool, tooltip: str) -> FooterKey:
+    """One key as Textual's Footer draws it (compact when the footer is)."""
+    return FooterKey(
+        binding.key,
+        app.get_key_display(binding),
+        binding.description,
+        binding.action,
+        disabled=not enabled,
+        tooltip=tooltip,
+    ).data_bind(compact=Footer.compact)
 
 
 def rank(binding: Binding) -> int:
@@ -70,14 +82,7 @@ class DashboardFooter(Footer):
                 room -= width
         self.styles.grid_size_columns = len(fitted) + int(palette)
         for binding, enabled, tooltip in fitted:
-            yield FooterKey(
-                binding.key,
-                self.app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                disabled=not enabled,
-                tooltip=tooltip,
-            ).data_bind(compact=Footer.compact)
+            yield footer_key(self.app, binding, enabled, tooltip)
         if palette:
             try:
                 _, binding, enabled, tooltip = active[self.app.COMMAND_PALETTE_BINDING]
