@@ -213,6 +213,9 @@ async def test_a_different_device_at_a_saved_address_is_flagged(
         await wait_for(pilot, lambda: key in app.views and app.views[key].online)
         await select_device(app, pilot, key)
         await wait_for(pilot, lambda: app.views[key].snapshot.identity_change is not None)  # type: ignore[union-attr]
+        await wait_for(  # the toast is a message of its own: it may land a moment later
+            pilot, lambda: any("answers as another" in n.message for n in app._notifications)
+        )
         messages = [n.message for n in app._notifications]
         assert any("answers as another device" in m and "AA:BB:CC:00:00:01" in m for m in messages)
         await pilot.pause(0.3)
