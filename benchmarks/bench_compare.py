@@ -10,9 +10,12 @@ flat out and all at once, in one run:
 - ``bare``: ``clients/bare.py``, one ``asyncio.Protocol`` per device, decrypt and
   ``json.loads``, no model: the floor the targets are ratios against;
 - ``watch``: ``tplink-tui watch --json -i 0.001`` (history on, the default), its
-  JSON lines to a file; ``watch-nohist``: the same with ``--no-history``;
+  JSON lines to a file, run by ``clients/watch.py``; ``watch-nohist``: the same
+  with ``--no-history``; ``watch-thread``: history on the thread writer (before
+  the writer process);
 - ``monitor``: ``clients/monitor.py``, the dashboard's poll path (``Monitor`` +
-  the history recorder) without the screen;
+  the history recorder) without the screen; ``monitor-nohist``, ``monitor-thread``
+  as for watch;
 - ``kasa-speedups`` / ``kasa-pure``: ``clients/pykasa.py`` under python-kasa with
   and without kasa-crypt + orjson, each in a virtual environment this script
   builds from the package registry (python-kasa is GPL: run, never imported).
@@ -26,6 +29,11 @@ same requests (an HS110: 1, an HS300: 7 per update); per device update for all.
 ``growth`` runs the project's clients and the bare one at 200, 1,000 and 2,000
 HS110 with the client's soft open-files limit set to ``--client-nofile`` (1024,
 the usual default) first: the client has to raise it itself.
+
+The history writer is a child process of the client: rusage from ``wait4`` counts
+it in (it is reaped before the client ends), and the project's clients also report
+their own CPU and their children's apart, so the table shows the poll process
+("poll µs") and the writer process ("writer µs") separately as well as the sum.
 """
 
 from __future__ import annotations
@@ -56,7 +64,15 @@ VENVS = RESULTS / "kasa-venvs"
 KASA = "python-kasa==0.12.0"
 KASA_FLAVOURS = {"kasa-pure": KASA, "kasa-speedups": KASA.replace("==", "[speedups]==")}
 REQUESTS_PER_UPDATE = {"hs110": 1, "hs300": 7}
-SAME_REQUESTS = ("bare", "watch", "watch-nohist", "monitor", "monitor-nohist")
+SAME_REQUESTS = (
+    "bare",
+    "watch",
+    "watch-nohist",
+    "watch-thread",
+    "monitor",
+    "monitor-nohist",
+    "monitor-thread",
+)
 ALL_VARIANTS = (*SAME_REQUESTS, "kasa-speedups", "kasa-pure")
 COMPARE = (("hs110", 200), ("hs300", 50))
 GROWTH_COUNTS = (200, 1000, 2000)
@@ -99,12 +115,13 @@ def command(
     py = sys.executable
     if variant == "bare":
         return [py, str(HERE / "clients" / "bare.py"), str(targets), "--count", str(count)]
+    writer = ["--writer", "thread" if variant.endswith("-thread") else "process"]
     if variant.startswith("monitor"):
         cmd = [py, str(HERE / "clients" / "monitor.py"), str(targets), "--count", str(count)]
-        return cmd + (["--no-history"] if variant.endswith("nohist") else [])
+        return cmd + writer + (["--no-history"] if variant.endswith("nohist") else [])
     if variant.startswith("watch"):
-        cmd = [py, "-m", "tplink_tui", "watch", "--json", "-i", "0.001", "--count", str(count)]
-        cmd += ["--timeout", "10", "--transport", "xor", *hosts]
+        cmd = [py, str(HERE / "clients" / "watch.py"), *writer, "--json", "-i", "0.001"]
+        cmd += ["--count", str(count), "--timeout", "10", "--transport", "xor", *hosts]
         return cmd + (["--no-history"] if variant.endswith("nohist") else [])
     script = str(HERE / "clients" / "pykasa.py")
     return [str(pythons[variant]), script, str(targets), "--count", str(count), "--model", model]
@@ -132,14 +149,30 @@ def run_client(cmd: list[str], nofile: int) -> dict[str, Any]:
             proc.returncode = os.waitstatus_to_exitcode(status)
         text = out_path.read_bytes()
         errors = err_path.read_text(errors="replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    split = _cpu_split(errors)
     return {
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": cpu,
+        "self_cpu": split.get("self_cpu", cpu),
+        "children_cpu": split.get("children_cpu", 0.0),
         "wall": wall,
         "code": proc.returncode,
         "offline_lines": text.count(b'"status":"offline"'),
         "too_many_files": "too many open files" in (errors + text.decode(errors="replace")).lower(),
         "stderr": errors[-2000:],
     }
+
+
+def _cpu_split(stderr: str) -> dict[str, float]:
+    """The client's own report of its CPU and its children's (last JSON line)."""
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("{") and "self_cpu" in line:
+            try:
+                found = json.loads(line)
+            except ValueError:
+                return {}
+            return {k: float(found[k]) for k in ("self_cpu", "children_cpu") if k in found}
+    return {}
 
 
 def measure(
@@ -159,6 +192,8 @@ def measure(
         json.dump(devs.targets, f)
         targets = Path(f.name)
     per_cycle: dict[str, list[float]] = {v: [] for v in variants}
+    own: dict[str, list[float]] = {v: [] for v in variants}
+    kids: dict[str, list[float]] = {v: [] for v in variants}
     walls: dict[str, list[float]] = {v: [] for v in variants}
     trouble: dict[str, list[str]] = {v: [] for v in variants}
     try:
@@ -176,7 +211,9 @@ def measure(
                             f" lines, too many open files: {res['too_many_files']};"
                             f" {res['stderr'][-300:]!r}"
                         )
-                per_cycle[variant].append((runs[long]["cpu"] - runs[SHORT]["cpu"]) / (long - SHORT))
+
+                for field, into in (("cpu", per_cycle), ("self_cpu", own), ("children_cpu", kids)):
+                    into[variant].append((runs[long][field] - runs[SHORT][field]) / (long - SHORT))
                 walls[variant].append((runs[long]["wall"] - runs[SHORT]["wall"]) / (long - SHORT))
             log(
                 f"  round {r + 1}/{rounds}: "
@@ -198,6 +235,8 @@ def measure(
                 "cycles": long,
                 "cpu_ms_per_cycle": cycle * 1e3,
                 "us_per_update": cycle / n * 1e6,
+                "poll_us_per_update": statistics.median(own[variant]) / n * 1e6,
+                "writer_us_per_update": statistics.median(kids[variant]) / n * 1e6,
                 "us_per_request": cycle / n / per_request * 1e6
                 if variant in SAME_REQUESTS
                 else None,
@@ -219,15 +258,28 @@ def measure(
 def print_rows(rows: list[dict[str, Any]]) -> None:
     print(
         f"{'model':>6} {'N':>5} {'variant':>15} | {'µs/update':>9} {'µs/req':>7} {'x bare':>6}"
-        f" {'wall ms/cycle':>13} problems"
+        f" {'poll µs':>8} {'writer µs':>9} {'wall ms/cycle':>13} problems"
     )
     for r in rows:
         req = f"{r['us_per_request']:.1f}" if r["us_per_request"] is not None else "-"
         ratio = f"{r['ratio_to_bare']:.2f}" if r["ratio_to_bare"] else "-"
         print(
             f"{r['model']:>6} {r['devices']:>5} {r['variant']:>15} | {r['us_per_update']:9.1f}"
-            f" {req:>7} {ratio:>6} {r['wall_ms_per_cycle']:13.1f} {len(r['problems'])}",
+            f" {req:>7} {ratio:>6} {r['poll_us_per_update']:8.1f}"
+            f" {r['writer_us_per_update']:9.1f} {r['wall_ms_per_cycle']:13.1f}"
+            f" {len(r['problems'])}",
             flush=True,
+        )
+    by = {(r["model"], r["devices"], r["variant"]): r for r in rows}
+    for (model, n, variant), r in by.items():
+        off = by.get((model, n, variant.split("-")[0] + "-nohist"))
+        if off is None or variant.endswith("nohist") or variant == "bare":
+            continue
+        poll = r["poll_us_per_update"] / off["poll_us_per_update"] - 1
+        total = r["us_per_update"] / off["us_per_update"] - 1
+        print(
+            f"  history share, {variant} vs {off['variant']}: poll process {poll:+.1%},"
+            f" poll + writer {total:+.1%}"
         )
 
 

@@ -1,23 +1,28 @@
 """Feed the monitor's readings into the history database, off the caller's path.
 
 The monitor calls the recorder for every snapshot; the recorder only queues rows
-(the ``HistoryWriter`` commits them in batches on its own thread), so polling
-and the dashboard never wait on SQLite. A strip gets one row per metered outlet
-plus one whole-device row with the summed power, so totals need no joins.
+(``HistoryProcessWriter`` sends them in batches to a writer process, so the SQLite
+work never takes the poll loop's GIL), so polling and the dashboard never wait
+on SQLite. A strip gets one row per metered outlet plus one whole-device row with
+the summed power, so totals need no joins.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from .monitor import Monitor, Snapshot
 from .store.history import HistoryUnavailable, HistoryWriter
+from .store.history_process import HistoryProcessWriter
+
+log = logging.getLogger(__name__)
 
 
 class HistoryRecorder:
     """A monitor subscriber that queues every fresh reading for the history."""
 
-    def __init__(self, writer: HistoryWriter) -> None:
+    def __init__(self, writer: HistoryProcessWriter | HistoryWriter) -> None:
         self.writer = writer
 
     def __call__(self, snapshot: Snapshot) -> None:
@@ -54,13 +59,29 @@ class HistoryRecorder:
 
 
 def start_recording(
-    monitor: Monitor, *, enabled: bool = True, path: Path | str | None = None
+    monitor: Monitor,
+    *,
+    enabled: bool = True,
+    path: Path | str | None = None,
+    process: bool = True,
 ) -> tuple[HistoryRecorder | None, str | None]:
-    """Subscribe a recorder to ``monitor``; (None, reason) when history is off or broken."""
+    """Subscribe a recorder to ``monitor``; (None, reason) when history is off or broken.
+
+    The writer is a process (``process=False``: a thread, as the benchmarks compare);
+    if a process cannot be started (no memory, no processes left), a thread in this
+    process does the same work.
+    """
     if not enabled:
         return None, None
+    writer: HistoryProcessWriter | HistoryWriter
     try:
-        writer = HistoryWriter(path)
+        try:
+            if not process:
+                raise OSError("a thread was asked for")
+            writer = HistoryProcessWriter(path)
+        except OSError as exc:
+            log.info("history writer process not started (%s); writing on a thread", exc)
+            writer = HistoryWriter(path)
     except HistoryUnavailable as exc:
         return None, f"history is off: {exc}"
     recorder = HistoryRecorder(writer)

@@ -1,11 +1,15 @@
 """The dashboard's poll path without the screen: ``Monitor`` plus the history recorder.
 
     python benchmarks/clients/monitor.py TARGETS.json --count N [--no-history]
+        [--writer process|thread]
 
 The same ``Monitor`` (its own poll loop per device, ``start()``) and the same
 ``start_recording`` subscriber the dashboard uses; every device polled flat out
 (interval 1 ms) until each has ``--count`` readings. The history goes to
-``$TPLINK_TUI_DATA_DIR`` (the benchmark points it at a temporary folder).
+``$TPLINK_TUI_DATA_DIR`` (the benchmark points it at a temporary folder), written
+by the history process (``--writer thread``: the thread writer, for comparison).
+The last stderr line has this process's CPU and its reaped children's (the
+writer process) apart, so the benchmark can report both.
 """
 
 from __future__ import annotations
@@ -13,8 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -24,7 +32,9 @@ from tplink_tui.monitor import Monitor, Snapshot, Status  # noqa: E402
 from tplink_tui.recorder import start_recording  # noqa: E402
 
 
-async def main(targets: list[tuple[str, int]], count: int, history: bool) -> dict[str, int]:
+async def main(
+    targets: list[tuple[str, int]], count: int, history: bool, process: bool
+) -> dict[str, Any]:
     monitor = Monitor(interval=0.001, timeout=10.0)
     seen: dict[str, int] = {}
     offline = 0
@@ -41,7 +51,7 @@ async def main(targets: list[tuple[str, int]], count: int, history: bool) -> dic
             done.set()
 
     monitor.subscribe(on_snapshot)
-    recorder, problem = start_recording(monitor, enabled=history)
+    recorder, problem = start_recording(monitor, enabled=history, process=process)
     if problem:
         print(problem, file=sys.stderr)
     for host, port in targets:
@@ -49,11 +59,36 @@ async def main(targets: list[tuple[str, int]], count: int, history: bool) -> dic
     monitor.start()
     await done.wait()
     await monitor.stop()
+    threads = thread_cpu()  # before close(): the writer's threads end there
     if recorder is not None:
         recorder.close()
     keys = [f"{host}:{port}" for host, port in targets]
     sent = sum(monitor.client(k).connection.requests_sent for k in keys)
-    return {"requests": sent, "offline": offline}
+    return {"requests": sent, "offline": offline, **cpu_split(), "threads": threads}
+
+
+def cpu_split() -> dict[str, float]:
+    """CPU seconds of this process and of its reaped children (the history writer)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "self_cpu": own.ru_utime + own.ru_stime,
+        "children_cpu": kids.ru_utime + kids.ru_stime,
+    }
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread (Linux ``/proc``; else empty), to see who pays."""
+    threads: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        threads[thread.name] = (int(fields[11]) + int(fields[12])) / tick
+    return threads
 
 
 if __name__ == "__main__":
@@ -61,6 +96,8 @@ if __name__ == "__main__":
     parser.add_argument("targets", type=Path)
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--no-history", dest="history", action="store_false")
+    parser.add_argument("--writer", choices=("process", "thread"), default="process")
     args = parser.parse_args()
     items = [(h, int(p)) for h, p in json.loads(args.targets.read_text())]
-    print(json.dumps(asyncio.run(main(items, args.count, args.history))), file=sys.stderr)
+    result = asyncio.run(main(items, args.count, args.history, args.writer == "process"))
+    print(json.dumps(result), file=sys.stderr)

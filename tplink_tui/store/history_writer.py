@@ -62,6 +62,7 @@ class HistoryWriter:
         timeout: float = 5.0,
         on_error: Callable[[HistoryUnavailable], None] | None = None,
         on_commit: Callable[[int], None] | None = None,
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         """Open the database now (HistoryUnavailable if it cannot be used) and start.
 
@@ -70,7 +71,8 @@ class HistoryWriter:
 
         ``on_error`` is called from the writer thread when a batch cannot be written
         (the batch is dropped, later batches are tried again); ``on_commit`` with the
-        running count of rows committed, after each transaction.
+        running count of rows committed, after each transaction; ``on_open`` once a
+        database that was locked at construction has opened.
         """
         self.path = Path(path) if path is not None else default_history_path()
         self.batch_interval = batch_interval
@@ -78,6 +80,7 @@ class HistoryWriter:
         self.max_queue = max_queue
         self.on_error = on_error
         self.on_commit = on_commit
+        self.on_open = on_open
         self.committed = 0
         self.dropped = 0
         self.error: HistoryUnavailable | None = None
@@ -129,6 +132,19 @@ class HistoryWriter:
             self._wake.set()
         return True
 
+    def add_batch(self, readings: list[Reading]) -> int:
+        """Queue many Readings and wake the thread at once; how many were dropped."""
+        if self._closed:
+            self.dropped += len(readings)
+            return len(readings)
+        room = max(0, self.max_queue - len(self._queue))
+        kept = readings if len(readings) <= room else readings[:room]
+        self._queue.extend(kept)
+        lost = len(readings) - len(kept)
+        self.dropped += lost
+        self._wake.set()
+        return lost
+
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every reading added before this call is committed (or dropped)."""
         if self._closed or not self._thread.is_alive():
@@ -179,6 +195,8 @@ class HistoryWriter:
             self.error = None
             self.opened.set()
             log.info("%s: history database open", self.path)
+            if self.on_open is not None:
+                self.on_open()
             return True
         return False
 
