@@ -7,9 +7,12 @@ from devices is not formatted here; it goes through ``untrusted.display``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .address import DEFAULT_PORT, format_address
-from .devices.models import SysInfo
+
+if TYPE_CHECKING:
+    from .devices.models import SysInfo
 
 __all__ = [
     "DEFAULT_PORT",

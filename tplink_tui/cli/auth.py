@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from ..address import TRANSPORT_NAMES
-from ..present import format_address
-from ..transports.errors import Credentials
+from ..address import TRANSPORT_NAMES, format_address
+from ..store.config_path import credentials_path
+
+if TYPE_CHECKING:
+    from ..transports.errors import Credentials
 
 __all__ = [
     "ENV_PASSWORD",
@@ -89,10 +92,11 @@ def credentials_for(
 
     The saved file is read only when flags and environment leave a field open, and
     never for ``--transport xor``, so a broken credentials file does not stop the old
-    plugs.
+    plugs; with no file at all the store is not even imported.
     """
     username, password = given_credentials(args)
-    if (username is None or password is None) and transport != "xor":
+    wanted = (username is None or password is None) and transport != "xor"
+    if wanted and os.path.lexists(credentials_path()):
         addresses = [format_address(host, port)]
         if not port_given or port == XOR_PORT:
             addresses.append(format_address(host, HTTP_PORT))
@@ -107,4 +111,6 @@ def credentials_for(
                 break
     if username is None and password is None:
         return None
+    from ..transports.errors import Credentials
+
     return Credentials(username or "", password or "")

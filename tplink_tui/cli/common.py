@@ -4,8 +4,10 @@
   a ``Target``; a malformed host is a ``UsageError`` (exit 2).
 - ``run_on`` runs one coroutine against a ``DeviceClient`` with ``asyncio.run`` and
   makes sure every error message names the device.
-- ``stdout`` / ``stderr`` give rich consoles: colour and tables on a terminal, plain
-  text (no colour, wide enough not to truncate) when piped.
+- ``stdout`` / ``stderr`` give printers of rich markup: colour and tables on a
+  terminal, plain text (no colour, wide enough not to truncate) when piped. A line
+  of markup is written without importing rich (``markup.Printer``); tables and the
+  rest go to a rich console made when first needed.
 - ``print_json`` writes machine output, ``confirm`` asks before dangerous actions and
   refuses when nobody can answer (stdin not a terminal) unless ``--yes`` was given.
 
@@ -25,13 +27,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.console import Console
-from rich.markup import escape
-
 from .. import untrusted
 from ..address import parse_address
-from ..devices.client import DeviceClient
-from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
 from ..errors import (
     Cancelled,
     ConfigError,
@@ -41,12 +38,17 @@ from ..errors import (
     UsageError,
 )
 from ..present import DEFAULT_PORT, MISSING, format_address
-from ..store.config import ConfigStore
-from ..transports.errors import Credentials
+from ..store.config_path import default_config_path
 from . import auth
+from .markup import Printer, escape
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
+
+    from ..devices.client import DeviceClient
+    from ..devices.models import DeviceState, EnergyReading, OutletInfo, SysInfo
+    from ..transports.errors import Credentials
 
 T = TypeVar("T")
 
@@ -60,19 +62,23 @@ HOST_HELP = f"a saved device name, or host[:port] (port {DEFAULT_PORT} by defaul
 
 
 def _console(stderr: bool) -> Console:
-    console = Console(stderr=stderr, highlight=False)
+    """The rich console behind a printer. Emoji codes stay text: ``:fire:`` in a
+    device name is shown as typed, as on the dashboard."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, emoji=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = PIPE_WIDTH
     return console
 
 
-def stdout() -> Console:
-    """A console on the current sys.stdout (plain when it is not a terminal)."""
-    return _console(False)
+def stdout() -> Printer:
+    """Markup to the current sys.stdout (plain when it is not a terminal)."""
+    return Printer(lambda: _console(False), pipe_width=PIPE_WIDTH)
 
 
-def stderr() -> Console:
-    return _console(True)
+def stderr() -> Printer:
+    return Printer(lambda: _console(True), stderr=True, pipe_width=PIPE_WIDTH)
 
 
 def print_json(value: Any, *, compact: bool = False) -> None:
@@ -111,7 +117,7 @@ def period(year: int, month: int, day: int | None = None) -> str:
 def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:
     """Text from outside (aliases, SSIDs, errors) for rich markup: data, never markup
     and never a terminal control (see ``tplink_tui.untrusted``)."""
-    return escape(untrusted.display(text, limit))
+    return escape(untrusted.display(text, limit))  # rich's escaping rule, without rich
 
 
 # -- hosts -----------------------------------------------------------------------
@@ -185,7 +191,7 @@ def resolve(text: str, port: int | None = None) -> Target:
         raise UsageError("empty host: give a saved device name or host[:port]")
     saved = None
     try:
-        saved = ConfigStore().load().get(text)
+        saved = _saved(text)
     except ConfigError:
         # A literal address still works when the config file is broken; a name does not.
         try:
@@ -202,6 +208,17 @@ def resolve(text: str, port: int | None = None) -> Target:
         raise UsageError(f"{exc} (expected a saved device name or host[:port])") from None
     final = port or parsed_port
     return Target(host, final or DEFAULT_PORT, port_given=bool(final))
+
+
+def _saved(text: str) -> Any:
+    """The saved device named ``text``, or None. With no config file there is no
+    saved name: the config model is not even imported (``info`` starts faster)."""
+    path = default_config_path()
+    if not os.path.lexists(path):
+        return None
+    from ..store.config import ConfigStore
+
+    return ConfigStore(path).load().get(text)
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -260,6 +277,8 @@ def run_with_info(
 
     prepare(args, target)
 
+    from ..devices.client import DeviceClient
+
     async def go() -> tuple[T, SysInfo | None]:
         client = DeviceClient(
             target.host,
@@ -312,7 +331,7 @@ def confirm(args: argparse.Namespace, action: str, detail: str = "") -> None:
     from rich.prompt import Confirm
 
     question = f"{safe(action)}?" + (f" [dim]{safe(detail)}[/]" if detail else "")
-    if not Confirm.ask(question, console=stderr(), default=False):
+    if not Confirm.ask(question, console=stderr().rich(), default=False):
         raise Cancelled(f"{action}: cancelled, nothing was sent")
 
 

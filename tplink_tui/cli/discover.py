@@ -120,7 +120,7 @@ def _check(args: argparse.Namespace) -> None:
 async def _search(
     args: argparse.Namespace,
 ) -> tuple[DiscoveryResult, dict[tuple[str, int], DeviceState | None]]:
-    console = stderr()
+    console = stderr().rich()  # the progress bar is rich's
     show = console.is_terminal
     progress = Progress(
         SpinnerColumn(),

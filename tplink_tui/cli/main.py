@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import functools
-import logging
+import importlib
 import math
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -57,6 +55,7 @@ __all__ = [
     "main",
     "run_verb",
     "verb",
+    "wanted",
 ]
 
 EXIT_OK = 0
@@ -117,6 +116,8 @@ def run_verb(func: VerbFunc, args: argparse.Namespace) -> int:
         return EXIT_OK
     except Exception as exc:
         if getattr(args, "verbose", False):
+            import traceback
+
             traceback.print_exc()
         print(error_line(exc), file=sys.stderr)
         return exit_code_for(exc)
@@ -140,10 +141,31 @@ def verb(func: VerbFunc) -> Callable[[argparse.Namespace], int]:
 
 
 class _Parser(argparse.ArgumentParser):
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter for every add_argument, and a formatter given no
+        # width imports shutil (with bz2 and lzma) to ask it: ask the same question here.
+        make: Any = self.formatter_class
+        formatter: argparse.HelpFormatter = make(prog=self.prog, width=_columns() - 2)
+        return formatter
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         message = display(message, limit=500) + _suggestion(message)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else stdout's width, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _suggestion(message: str) -> str:
@@ -151,6 +173,8 @@ def _suggestion(message: str) -> str:
     match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
     if match is None:
         return ""
+    import difflib
+
     choices = re.findall(r"'([^']*)'", match.group(2)) or [
         c.strip() for c in match.group(2).split(",")
     ]
@@ -189,20 +213,43 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
 
 
 def _register_lazily(sub: argparse._SubParsersAction[Any], only: str | None) -> None:
-    import importlib
-
     from .index import VERB_INDEX
 
-    wanted = next((module for verb, module, _ in VERB_INDEX if verb == only), None)
-    done = False
     for name, module, summary in VERB_INDEX:
-        if module != wanted:
+        if name == only:  # the real parser, at its place in the list
+            verb_module = importlib.import_module(f"{__package__}.{module}")
+            verb_module.register(_OneVerb(sub, name))
+        else:
             stub = sub.add_parser(name, help=summary, add_help=False)
             stub.add_argument("_rest", nargs=argparse.REMAINDER)
             stub.set_defaults(_placeholder=True)
-        elif not done:  # the real module, at its place in the list
-            importlib.import_module(f"{__package__}.{module}").register(sub)
-            done = True
+
+
+class _OneVerb:
+    """The subparsers as a verb module's ``register`` sees them when one verb is run.
+
+    Only that verb's parser is added; the module's other verbs are built on parsers
+    nobody keeps (their placeholders are already in the list). ``wanted`` lets a
+    module skip building, and importing, what another verb alone needs.
+    """
+
+    def __init__(self, sub: argparse._SubParsersAction[Any], verb: str) -> None:
+        self._sub = sub
+        self.verb = verb
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name == self.verb:
+            return self._sub.add_parser(name, **kwargs)
+        return _Parser(add_help=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sub, name)
+
+
+def wanted(sub: object, *verbs: str) -> bool:
+    """Whether ``register`` should build any of ``verbs`` on ``sub`` (not when main
+    runs another verb)."""
+    return not isinstance(sub, _OneVerb) or sub.verb in verbs
 
 
 def _verb_word(words: Sequence[str]) -> str | None:
@@ -210,7 +257,7 @@ def _verb_word(words: Sequence[str]) -> str | None:
     value of an option before it (``--username info on HOST`` is ``on``)."""
     from .index import VERB_INDEX
 
-    top = argparse.ArgumentParser(add_help=False)
+    top = _Parser(add_help=False)
     add_common_options(top)
     takes_value = {o for a in top._actions if a.nargs != 0 for o in a.option_strings}
     names = {verb for verb, _, _ in VERB_INDEX}
@@ -296,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         parser.error("--timeout must be a positive number of seconds")
     if args.verbose:
+        import logging  # only with -v: the traffic log
+
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("asyncio").setLevel(logging.WARNING)
     return run_verb(getattr(args, "func", None) or _dashboard, args)

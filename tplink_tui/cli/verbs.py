@@ -2,7 +2,8 @@
 countdown, antitheft, cloudinfo, wlanscan, reboot, reset.
 
 Each verb talks to one device through ``DeviceClient``; ``--json`` prints one JSON
-object on stdout and nothing else; human output is a concise rich table.
+object on stdout and nothing else; human output is a few lines of rich markup
+(a table only for a strip's outlets).
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..devices.client import DeviceClient
-from ..devices.models import DeviceState, OutletInfo, SysInfo
 from ..errors import UsageError
 from ..present import MISSING, duration, number, outlets_on, power
-from . import rules_table
 from .common import (
     HOST_HELP,
     OUTLET_HELP,
@@ -35,10 +33,13 @@ from .common import (
     stdout,
 )
 from .common import table as new_table
-from .main import EXIT_CODES_HELP, verb
+from .main import EXIT_CODES_HELP, verb, wanted
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from ..devices.client import DeviceClient
+    from ..devices.models import DeviceState, OutletInfo, SysInfo
 
 
 def _later(module: str, name: str) -> Callable[[Namespace], int]:
@@ -136,7 +137,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clock = _add(sub, "time", "show the device clock, or set it from this computer", run_time)
     clock.add_argument("sync", nargs="?", choices=("sync",), help="set the device clock")
 
-    rules_table.register(sub, _add)  # schedule, antitheft
+    if wanted(sub, "schedule", "antitheft"):  # rules_table imports the rule model
+        from . import rules_table
+
+        rules_table.register(sub, _add)
 
     countdown = _add(
         sub,

@@ -14,18 +14,16 @@ screen.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from ..address import DEFAULT_PORT, TRANSPORT_NAMES, format_address, parse_address
 from ..errors import ConfigError, ConfigUsageError
 from ..tariff import Tariff, TariffError, parse_tariff
 from ..untrusted import repair_surrogates
 from .config_files import MAX_FILE_BYTES, MAX_JSON_DEPTH, load_json, read_file, too_deep
+from .config_path import APP_NAME, CONFIG_ENV, default_config_path
 
 __all__ = [
     "APP_NAME",
@@ -56,8 +54,6 @@ __all__ = [
     "too_deep",
 ]
 
-APP_NAME = "tplink-tui"
-CONFIG_ENV = "TPLINK_TUI_CONFIG"
 SCHEMA_VERSION = 1
 """A saved device's ``transport`` (the same names as ``tplink_tui.devices.TRANSPORTS``)."""
 
@@ -68,14 +64,6 @@ class DeviceExists(ConfigUsageError):
 
 class DeviceNotFound(ConfigUsageError):
     """No saved device has that name."""
-
-
-def default_config_path() -> Path:
-    """``$TPLINK_TUI_CONFIG`` if set, else ``<user config dir>/tplink-tui/config.json``."""
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.json"
 
 
 @dataclass
