@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any
+from dataclasses import FrozenInstanceError
+from operator import attrgetter, itemgetter
+from typing import Any, ClassVar
 
 from ..errors import ProtocolError
 
@@ -53,32 +53,117 @@ def _first(data: dict[str, Any], keys: tuple[str, ...], kind: type | tuple[type,
     return None
 
 
+_set = object.__setattr__
+
+
+class _Frozen:
+    """What ``@dataclass(slots=True, frozen=True)`` gave these classes, written once:
+    ``__slots__`` in field order, eq and hash over the compared fields, repr of the
+    same, no assignment, pickling and copying. Generating those methods (dataclasses
+    exec()s each one) was a tenth of the command line's start-up."""
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _uncompared: ClassVar[tuple[str, ...]] = ()
+    """Fields left out of eq, hash and repr (the raw reply)."""
+    _key: ClassVar[attrgetter[tuple[Any, ...]]]
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(cls.__slots__)
+        cls.__match_args__ = cls._fields  # type: ignore[misc]  # as a dataclass has
+        cls._key = attrgetter(*(f for f in cls._fields if f not in cls._uncompared))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key(self) == self._key(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key(self))
+
+    def __repr__(self) -> str:
+        shown = (f"{f}={getattr(self, f)!r}" for f in self._fields if f not in self._uncompared)
+        return f"{type(self).__qualname__}({', '.join(shown)})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> list[Any]:
+        return [getattr(self, f) for f in self._fields]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for name, value in zip(self._fields, state, strict=True):
+            _set(self, name, value)
+
+
 def normalize_mac(mac: str | None) -> str:
     if not mac:
         return ""
     return mac.replace("-", ":").upper()
 
 
-@dataclass(slots=True, frozen=True)
-class OutletInfo:
+class OutletInfo(_Frozen):
     """One socket of a power strip."""
 
+    __slots__ = ("index", "id", "alias", "is_on", "on_time", "next_action")  # noqa: RUF023 - field order
     index: int
     id: str
     alias: str
     is_on: bool
-    on_time: int = 0
-    next_action: dict[str, Any] | None = None
+    on_time: int
+    next_action: dict[str, Any] | None
+
+    def __init__(
+        self,
+        index: int,
+        id: str,
+        alias: str,
+        is_on: bool,
+        on_time: int = 0,
+        next_action: dict[str, Any] | None = None,
+    ) -> None:
+        _set(self, "index", index)
+        _set(self, "id", id)
+        _set(self, "alias", alias)
+        _set(self, "is_on", is_on)
+        _set(self, "on_time", on_time)
+        _set(self, "next_action", next_action)
 
     @property
     def short_id(self) -> str:
         return self.id[-2:]
 
 
-@dataclass(slots=True, frozen=True)
-class SysInfo:
+class SysInfo(_Frozen):
     """The device identity and state from ``system.get_sysinfo``."""
 
+    __slots__ = (  # noqa: RUF023 - field order is argument order
+        "alias",
+        "model",
+        "device_type",
+        "mac",
+        "device_id",
+        "hw_ver",
+        "sw_ver",
+        "hw_id",
+        "oem_id",
+        "dev_name",
+        "rssi",
+        "led_on",
+        "relay_on",
+        "on_time",
+        "features",
+        "latitude",
+        "longitude",
+        "updating",
+        "children",
+        "raw",
+    )
+    _uncompared = ("raw",)
     alias: str
     model: str
     device_type: str
@@ -86,19 +171,63 @@ class SysInfo:
     device_id: str
     hw_ver: str
     sw_ver: str
-    hw_id: str = ""
-    oem_id: str = ""
-    dev_name: str = ""
-    rssi: int | None = None
-    led_on: bool | None = None
-    relay_on: bool | None = None
-    on_time: int | None = None
-    features: frozenset[str] = frozenset()
-    latitude: float | None = None
-    longitude: float | None = None
-    updating: bool = False
-    children: tuple[OutletInfo, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    hw_id: str
+    oem_id: str
+    dev_name: str
+    rssi: int | None
+    led_on: bool | None
+    relay_on: bool | None
+    on_time: int | None
+    features: frozenset[str]
+    latitude: float | None
+    longitude: float | None
+    updating: bool
+    children: tuple[OutletInfo, ...]
+    raw: dict[str, Any]
+
+    def __init__(
+        self,
+        alias: str,
+        model: str,
+        device_type: str,
+        mac: str,
+        device_id: str,
+        hw_ver: str,
+        sw_ver: str,
+        hw_id: str = "",
+        oem_id: str = "",
+        dev_name: str = "",
+        rssi: int | None = None,
+        led_on: bool | None = None,
+        relay_on: bool | None = None,
+        on_time: int | None = None,
+        features: frozenset[str] = frozenset(),
+        latitude: float | None = None,
+        longitude: float | None = None,
+        updating: bool = False,
+        children: tuple[OutletInfo, ...] = (),
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        _set(self, "alias", alias)
+        _set(self, "model", model)
+        _set(self, "device_type", device_type)
+        _set(self, "mac", mac)
+        _set(self, "device_id", device_id)
+        _set(self, "hw_ver", hw_ver)
+        _set(self, "sw_ver", sw_ver)
+        _set(self, "hw_id", hw_id)
+        _set(self, "oem_id", oem_id)
+        _set(self, "dev_name", dev_name)
+        _set(self, "rssi", rssi)
+        _set(self, "led_on", led_on)
+        _set(self, "relay_on", relay_on)
+        _set(self, "on_time", on_time)
+        _set(self, "features", features)
+        _set(self, "latitude", latitude)
+        _set(self, "longitude", longitude)
+        _set(self, "updating", updating)
+        _set(self, "children", children)
+        _set(self, "raw", {} if raw is None else raw)
 
     @property
     def is_strip(self) -> bool:
@@ -406,14 +535,26 @@ def _fast_children(raw: Any) -> tuple[OutletInfo, ...] | None:
     return tuple(outlets)
 
 
-@dataclass(slots=True, frozen=True)
-class EnergyReading:
+class EnergyReading(_Frozen):
     """A realtime meter reading in W, V, A and kWh (``total`` since the last reset)."""
 
-    power_w: float | None = None
-    voltage_v: float | None = None
-    current_a: float | None = None
-    total_kwh: float | None = None
+    __slots__ = ("power_w", "voltage_v", "current_a", "total_kwh")  # noqa: RUF023 - field order
+    power_w: float | None
+    voltage_v: float | None
+    current_a: float | None
+    total_kwh: float | None
+
+    def __init__(
+        self,
+        power_w: float | None = None,
+        voltage_v: float | None = None,
+        current_a: float | None = None,
+        total_kwh: float | None = None,
+    ) -> None:
+        _set(self, "power_w", power_w)
+        _set(self, "voltage_v", voltage_v)
+        _set(self, "current_a", current_a)
+        _set(self, "total_kwh", total_kwh)
 
     def as_dict(self) -> dict[str, float | None]:
         return {
@@ -493,14 +634,20 @@ def parse_realtime(data: Any) -> EnergyReading:
     )
 
 
-@dataclass(slots=True, frozen=True)
-class EnergyStat:
+class EnergyStat(_Frozen):
     """Energy over one day (``day`` set) or one month (``day`` None), in kWh."""
 
+    __slots__ = ("year", "month", "day", "energy_kwh")  # noqa: RUF023 - field order
     year: int
     month: int
     day: int | None
     energy_kwh: float
+
+    def __init__(self, year: int, month: int, day: int | None, energy_kwh: float) -> None:
+        _set(self, "year", year)
+        _set(self, "month", month)
+        _set(self, "day", day)
+        _set(self, "energy_kwh", energy_kwh)
 
 
 def stat_entries(data: Any, list_key: str, what: str = "statistics") -> list[dict[str, Any]]:
@@ -538,14 +685,26 @@ def summed_stats(parts: list[list[EnergyStat]]) -> list[EnergyStat]:
     return [EnergyStat(y, m, d, kwh) for (y, m, d), kwh in ordered]
 
 
-@dataclass(slots=True, frozen=True)
-class DeviceState:
+class DeviceState(_Frozen):
     """Everything one ``update()`` learned about a device."""
 
+    __slots__ = ("sysinfo", "energy", "outlet_energy", "timestamp")  # noqa: RUF023 - field order
     sysinfo: SysInfo
-    energy: EnergyReading | None = None
-    outlet_energy: dict[int, EnergyReading] = field(default_factory=dict)
-    timestamp: float = 0.0
+    energy: EnergyReading | None
+    outlet_energy: dict[int, EnergyReading]
+    timestamp: float
+
+    def __init__(
+        self,
+        sysinfo: SysInfo,
+        energy: EnergyReading | None = None,
+        outlet_energy: dict[int, EnergyReading] | None = None,
+        timestamp: float = 0.0,
+    ) -> None:
+        _set(self, "sysinfo", sysinfo)
+        _set(self, "energy", energy)
+        _set(self, "outlet_energy", {} if outlet_energy is None else outlet_energy)
+        _set(self, "timestamp", timestamp)
 
     @property
     def power_w(self) -> float | None:
