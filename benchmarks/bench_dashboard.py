@@ -1,9 +1,14 @@
 """Dashboard: the real app, headless, on 200 simulated devices polling every second.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--quick] [--devices 200]
-        [--model hs300] [--duration 600] [--samples 40] [--out ...dashboard.json]
+        [--model hs300] [--duration 600] [--samples 40] [--device-side auto]
+        [--out ...dashboard.json]
 
-The simulator runs in a child process (``tplink-tui simulate``); this process runs
+The devices run in a child process: ``benchmarks/devserver.js`` under Node when it
+is installed (``--device-side auto``, the default; see ``benchmarks/devices.py``),
+else ``tplink-tui simulate`` (``--device-side python``). On 2 cores the Python
+simulator at 1,000 devices takes most of a core and starves the dashboard; Node
+serves the same answers for about a fifth of the CPU. This process runs
 ``TplinkApp`` under ``App.run_test`` (headless, 120x36) with ``Monitor(interval=1)``
 and history recording into a temporary folder, as a user's dashboard would. For
 ``--duration`` seconds (default 10 min; 30 s with --quick) it measures:
@@ -27,7 +32,8 @@ and history recording into a temporary folder, as a user's dashboard would. For
 - chart: the detail pane's power chart (plotext) for the highlighted device,
   a strip of six outlets overlaid: how often it was built and the time per build
   (a repaint with unchanged data is a cache hit and is not counted);
-- CPU: process time of this process over the run; RSS (VmRSS, VmHWM) from
+- CPU: process time of this process over the run (and the device side's, and the
+  load average, to judge the machine it ran on); RSS (VmRSS, VmHWM) from
   /proc/self/status at the end, and its growth over the run.
 """
 
@@ -53,7 +59,7 @@ if str(ROOT) not in sys.path:
 
 from textual.screen import Screen  # noqa: E402
 
-from benchmarks.bench_poll import SimProcess, raise_fd_limit, start_simulator  # noqa: E402
+from benchmarks.devices import DeviceProcess, raise_fd_limit, start_devices  # noqa: E402
 from tplink_tui import transport  # noqa: E402
 from tplink_tui.monitor import Monitor  # noqa: E402
 from tplink_tui.store.config import ConfigStore, SavedDevice  # noqa: E402
@@ -124,7 +130,7 @@ class FrameMeter:
 
 
 async def measure(
-    sim: SimProcess,
+    sim: DeviceProcess,
     *,
     duration: float,
     samples: int,
@@ -182,6 +188,7 @@ async def measure(
             builds0, build_s0 = chart.builds, chart.build_seconds
             measuring = meter.active = True
             cpu0, wall0 = time.process_time(), time.perf_counter()
+            sim_cpu0 = sim.cpu_seconds()
             end = time.monotonic() + duration
             slot = duration / samples
             for _ in range(samples):
@@ -202,6 +209,8 @@ async def measure(
             await asyncio.sleep(max(0.0, end - time.monotonic()))
             wall = time.perf_counter() - wall0
             cpu = time.process_time() - cpu0
+            sim_cpu = sim.cpu_seconds() - sim_cpu0
+            load = os.getloadavg()
             measuring = meter.active = False
             builds, build_s = chart.builds - builds0, chart.build_seconds - build_s0
             polls = sum(monitor.snapshot(k).polls for k in keys) - polls0
@@ -230,6 +239,8 @@ async def measure(
         "polls_per_s": polls / wall,
         "requests_per_s": sent / wall,
         "cpu_percent": cpu / wall * 100,
+        "device_side_cpu_percent": sim_cpu / wall * 100,
+        "load_average": [round(x, 2) for x in load],
         "redraw_calls": len(redraws),
         "redraw_rows_median": statistics.median(r for _, _, r in redraws) if redraws else 0,
         "redraw_ms_p50": percentile(redraw_ms, 50),
@@ -272,14 +283,16 @@ def run(
     samples: int = 40,
     warmup: float = 5.0,
     seed: int = 7,
+    device_side: str = "auto",
 ) -> dict[str, Any]:
     raise_fd_limit()
     duration = duration if duration is not None else (30.0 if quick else 600.0)
-    with start_simulator(model, devices) as sim:
+    with start_devices(model, devices, side=device_side) as sim:
         row = asyncio.run(
             measure(sim, duration=duration, samples=samples, warmup=warmup, seed=seed)
         )
     row["model"] = model
+    row["device_side"] = sim.side
     print_row(row)
     return {
         "benchmark": "dashboard",
@@ -295,6 +308,10 @@ def print_row(r: dict[str, Any]) -> None:
         f"dashboard: {r['devices']} x {r['model']} polling at 1 Hz for {r['duration_s']:.0f} s"
         f" ({r['online_at_end']} online at the end, {r['requests_per_s']:.0f} requests/s,"
         f" CPU {r['cpu_percent']:.0f}% of one core)"
+    )
+    print(
+        f"  devices served by {r['device_side']} ({r['device_side_cpu_percent']:.0f}% of a core),"
+        f" load average {' '.join(str(x) for x in r['load_average'])}"
     )
     print(
         f"  redraw of dirty rows: p50 {r['redraw_ms_p50']:.1f} ms, p95 {r['redraw_ms_p95']:.1f} ms"
@@ -328,6 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="hs300")
     parser.add_argument("--duration", type=float, help="seconds (default 600, --quick 30)")
     parser.add_argument("--samples", type=int, default=40, help="key presses (>= 30)")
+    parser.add_argument(
+        "--device-side",
+        choices=("auto", "node", "python"),
+        default="auto",
+        help="who serves the devices: Node's devserver.js (auto: if installed) or"
+        " the Python simulator",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "dashboard.json")
     args = parser.parse_args(argv)
     result = run(
@@ -336,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model,
         duration=args.duration,
         samples=args.samples,
+        device_side=args.device_side,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -157,6 +157,7 @@ class TplinkApp(App[None]):
 
     def on_mount(self) -> None:
         self.table = self.query_one(DeviceTable)
+        self.table.source = self.views.get
         self.detail = self.query_one(DetailPane)
         self.filter_box = self.query_one("#filter", Input)
         self.filter_box.display = False
@@ -214,26 +215,35 @@ class TplinkApp(App[None]):
         keys = self.controller.take_dirty()
         if keys:
             self.post_message(DevicesChanged(keys))
+        elif self.table.stale:
+            self.table.catch_up()  # quiet now: the rows off screen catch up
 
     def on_devices_changed(self, message: DevicesChanged) -> None:
         self.show_changes(message.keys)
 
     def show_changes(self, keys: Iterable[str]) -> None:
-        """Apply one batch to the list and the detail pane (views are read now: newest)."""
+        """Apply one batch to the list and the detail pane (views are read now: newest).
+
+        Rows on screen are redrawn now; the table brings rows off screen up to
+        date a few at a time, and as they scroll into view.
+        """
         if not self.table.is_attached:
             return  # the app is closing
         selected = self.detail.device_key or self.table.selected_key()
         rows = self.table.row_count
+        changed: list[DeviceView] = []
         for key in keys:
             view = self.views.get(key)
             if view is None:  # removed
                 if key in self.table.rows:
                     self.table.remove_row(key)
+                    self.table.stale.pop(key, None)
                 self.show_detail(self.selected_view())
             elif self.controller.matches(view):
-                self.table.upsert(view)
+                changed.append(view)
             if view is not None and key == selected:
                 self.show_detail(view)
+        self.table.show_rows(changed)
         if self.table.row_count > rows:
             # New rows were appended: put them in the order the header shows (▲/▼).
             self.table.rebuild(self.controller.visible())

@@ -78,9 +78,31 @@ class CachedPlot(PlotextPlot):
         raise NotImplementedError
 
     def changed(self) -> None:
-        """The data may have changed: repaint only if what it depends on did."""
-        if self._built is None or self._built[0] != self._key():
+        """The data may have changed: repaint only if what it depends on did.
+
+        New data for the picture drawn moments ago is drawn later, and not
+        repainted now: a repaint turns the picture into lines again (~10 ms).
+        """
+        key = self._key()
+        if self._built is not None and self._built[0] == key:
+            return
+        wait = self._throttle(key)
+        if wait > 0:
+            self._draw_later(wait)
+        else:
             self.refresh()
+
+    def _throttle(self, key: tuple[object, ...]) -> float:
+        """Seconds to wait before drawing ``key``: > 0 when only the data moved, lately."""
+        built = self._built
+        if built is None or built[0][1:] != key[1:] or key[1] is None:
+            return 0.0
+        return self._last_build + MIN_INTERVAL - time.monotonic()
+
+    def _draw_later(self, wait: float) -> None:
+        if not self._later:
+            self._later = True
+            self.set_timer(wait, self._build_later)
 
     @property
     def built(self) -> bool:
@@ -102,13 +124,10 @@ class CachedPlot(PlotextPlot):
         key = self._key()
         if self._built is not None and self._built[0] == key:
             return self._built[1]
-        wait = self._last_build + MIN_INTERVAL - time.monotonic()
-        same = self._built is not None and self._built[0][1:] == key[1:] and key[1] is not None
-        if same and wait > 0 and self._built is not None:
+        wait = self._throttle(key)
+        if wait > 0 and self._built is not None:
             # Only the data moved, and a picture was drawn moments ago: draw it later.
-            if not self._later:
-                self._later = True
-                self.set_timer(wait, self._build_later)
+            self._draw_later(wait)
             return self._built[1]
         if self._wanted != key:
             self._wanted = key

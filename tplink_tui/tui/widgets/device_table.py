@@ -9,16 +9,26 @@ reads a few private attributes, all listed in ``TEXTUAL_INTERNALS``;
 ``tests/test_tui_controller.py`` checks them against the installed Textual and
 fails with a clear message when a release renames or reshapes them. (Should one
 still slip through, each override falls back to DataTable's own rendering.)
+
+Only the rows on screen are redrawn as polls come in: a changed cell is written
+into the table's data and just its row is repainted (``update_cell`` repaints the
+whole table). A row off screen is only marked stale: ``catch_up`` brings a few
+stale rows up to date per batch, and any stale row scrolled into view is brought
+up to date before it is drawn. So 1,000 devices cost a screenful of rows per
+poll cycle, not 1,000.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from ...monitor import Status
@@ -102,9 +112,12 @@ TEXTUAL_INTERNALS: dict[str, tuple[str, ...]] = {
         "_column_locations",
         "_show_hover_cursor",
         "_pseudo_class_state",
+        "_update_count",
+        "header_height",
         *DATATABLE_CACHES,
     ),
 }
+CATCH_UP_ROWS = 40  # stale off-screen rows brought up to date per batch (~4 ms)
 
 
 def row_cells(view: DeviceView, tariff: Tariff | None = None) -> dict[str, Text]:
@@ -150,6 +163,8 @@ class DeviceTable(DataTable[Text]):
         self.shown: list[tuple[str, str, int]] = fit_columns(120)
         self.sorted_by = "name"
         self.tariff: Tariff | None = None
+        self.source: Callable[[str], DeviceView | None] = lambda key: None  # the views
+        self.stale: dict[str, None] = {}  # off-screen rows not redrawn yet, oldest first
 
     def _render_line_in_row(
         self,
@@ -249,6 +264,7 @@ class DeviceTable(DataTable[Text]):
     def clear(self, columns: bool = False) -> DeviceTable:
         self._cells.clear()
         self._lines.clear()
+        self.stale.clear()
         super().clear(columns)
         return self
 
@@ -282,14 +298,83 @@ class DeviceTable(DataTable[Text]):
     def upsert(self, view: DeviceView) -> None:
         """Add the device's row, or update only the cells that changed."""
         cells = row_cells(view, self.tariff)
-        if view.key not in self.rows:
-            self.add_row(*(cells[key] for key, _, _ in self.shown), key=view.key)
+        key = view.key
+        if key not in self.rows:
+            self.add_row(*(cells[column] for column, _, _ in self.shown), key=key)
             return
-        row = self.get_row(view.key)
-        for (column, _, _), old in zip(self.shown, row, strict=True):
+        self.stale.pop(key, None)
+        try:
+            data: dict[Any, Text] | None = self._data[key]  # type: ignore[index]
+        except (AttributeError, KeyError, TypeError):  # another Textual release: its public way
+            data = None
+        changed = False
+        for column, _, _ in self.shown:
             new = cells[column]
-            if old.plain != new.plain or old.style != new.style:
-                self.update_cell(view.key, column, new)
+            old = data.get(column) if data is not None else self.get_cell(key, column)
+            if old is None or old.plain != new.plain or old.style != new.style:
+                changed = True
+                if data is None:
+                    self.update_cell(key, column, new)
+                else:
+                    data[column] = new
+        if changed and data is not None:
+            self._update_count += 1  # DataTable's own line caches are keyed on it
+            self._repaint_row(key)
+
+    def _repaint_row(self, key: str) -> None:
+        """Repaint one row's line if it is on screen (every row is one line high)."""
+        index = self.get_row_index(key)
+        y = index + self.header_height - round(self.scroll_y)
+        if self.header_height <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def on_screen(self) -> range:
+        """The indexes of the rows on screen (all of them before the first layout)."""
+        height = self.size.height - self.header_height
+        if height <= 0:
+            return range(self.row_count)
+        top = max(0, round(self.scroll_y))
+        return range(top, min(self.row_count, top + height))
+
+    def show_rows(self, views: Iterable[DeviceView]) -> None:
+        """Redraw these devices' rows if on screen (or new); mark the others stale."""
+        shown = self.on_screen()
+        for view in views:
+            key = view.key
+            if key not in self.rows or self.get_row_index(key) in shown:
+                self.upsert(view)
+            else:
+                self.stale[key] = None
+        self.catch_up()
+
+    def catch_up(self, rows: int = CATCH_UP_ROWS) -> None:
+        """Bring the stale rows on screen, then up to ``rows`` more, up to date."""
+        if not self.stale:
+            return
+        shown = self.on_screen()
+        keys = (self._row_locations.get_key(index) for index in shown)
+        due = {k.value: None for k in keys if k is not None and k.value in self.stale}
+        more = rows
+        for key in self.stale:
+            if more <= 0:
+                break
+            if key not in due:
+                due[key] = None
+                more -= 1
+        for key in due:
+            view = self.source(key)
+            if view is None or key not in self.rows:
+                self.stale.pop(key, None)
+            else:
+                self.upsert(view)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.stale and round(old_value) != round(new_value):
+            self.catch_up(0)  # rows scrolled into view are drawn up to date
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.catch_up(0)
 
     def rebuild(self, views: list[DeviceView]) -> None:
         """On sort, filter or column changes (polls update rows in place); keeps the selection."""
