@@ -68,12 +68,15 @@ async def main(
 
 
 def cpu_split() -> dict[str, float]:
-    """CPU seconds of this process and of its reaped children (the history writer)."""
+    """CPU seconds of this process and of its reaped children (the history writer),
+    and this process's context switches (GIL handoffs between threads show there)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "self_cpu": own.ru_utime + own.ru_stime,
         "children_cpu": kids.ru_utime + kids.ru_stime,
+        "voluntary_switches": own.ru_nvcsw,
+        "involuntary_switches": own.ru_nivcsw,
     }
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import marshal
-import resource
 import signal
 import struct
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -74,11 +74,6 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main(argv: list[str] | None = None) -> int:
     """``PATH BATCH_SIZE MAX_QUEUE TIMEOUT``; exit 0 after a clean stop or end of input."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent; it stops us
@@ -108,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             on_error=error,
             on_commit=commit,
             on_open=lambda: status.send(t="open"),
+            open_wait=timeout,  # nobody waits on this process's start
         )
     except HistoryUnavailable as exc:
         status.send(t="error", msg=str(exc), locked=False, fatal=True)
@@ -141,7 +137,13 @@ def main(argv: list[str] | None = None) -> int:
             token = int.from_bytes(payload, "big")
             break
     writer.close(timeout=None)
-    status.send(t="done", id=token, committed=writer.committed, dropped=writer.dropped, cpu=_cpu())
+    status.send(
+        t="done",
+        id=token,
+        committed=writer.committed,
+        dropped=writer.dropped,
+        cpu=time.process_time(),
+    )
     return 0
 
 

@@ -63,6 +63,7 @@ class HistoryWriter:
         on_error: Callable[[HistoryUnavailable], None] | None = None,
         on_commit: Callable[[int], None] | None = None,
         on_open: Callable[[], None] | None = None,
+        open_wait: float = OPEN_WAIT,
     ) -> None:
         """Open the database now (HistoryUnavailable if it cannot be used) and start.
 
@@ -72,7 +73,9 @@ class HistoryWriter:
         ``on_error`` is called from the writer thread when a batch cannot be written
         (the batch is dropped, later batches are tried again); ``on_commit`` with the
         running count of rows committed, after each transaction; ``on_open`` once a
-        database that was locked at construction has opened.
+        database that was locked at construction has opened. ``open_wait``: how long
+        each open waits on a lock (short, so no caller waits; the writer process,
+        which nobody waits on, waits ``timeout``); close() tries once more.
         """
         self.path = Path(path) if path is not None else default_history_path()
         self.batch_interval = batch_interval
@@ -81,6 +84,7 @@ class HistoryWriter:
         self.on_error = on_error
         self.on_commit = on_commit
         self.on_open = on_open
+        self.open_wait = open_wait
         self.committed = 0
         self.dropped = 0
         self.error: HistoryUnavailable | None = None
@@ -89,7 +93,7 @@ class HistoryWriter:
         self._closing = threading.Event()
         self._conn: sqlite3.Connection | None = None
         try:
-            self._conn = connect(self.path, timeout=timeout, open_timeout=OPEN_WAIT)
+            self._conn = connect(self.path, timeout=timeout, open_timeout=open_wait)
             self.opened.set()
         except HistoryLocked as exc:
             self.error = exc
@@ -181,12 +185,16 @@ class HistoryWriter:
     # ---- writer thread
 
     def _open_later(self) -> bool:
-        """Try to open a locked database until it works, fails otherwise, or we close."""
+        """Try to open a locked database until it works, fails otherwise, or we close
+        (then once more: a lock that was brief must not cost the queued rows)."""
         delay = 0.1
-        while not self._closing.wait(delay):
+        while True:
+            closing = self._closing.wait(delay)
             try:
-                self._conn = connect(self.path, timeout=self.timeout, open_timeout=OPEN_WAIT)
+                self._conn = connect(self.path, timeout=self.timeout, open_timeout=self.open_wait)
             except HistoryLocked:
+                if closing:
+                    return False
                 delay = min(RETRY_MAX, delay * 2)
                 continue
             except HistoryUnavailable as exc:
@@ -198,7 +206,6 @@ class HistoryWriter:
             if self.on_open is not None:
                 self.on_open()
             return True
-        return False
 
     def _discard_queue(self) -> None:
         """The database never opened: drop what was queued, release flush() waiters."""
