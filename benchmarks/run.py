@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
 RESULTS = HERE / "results"
-ORDER = ("codec", "poll", "compare", "startup", "history", "dashboard")
+ORDER = ("codec", "poll", "compare", "startup", "history", "bridge", "dashboard")
 
 TARGET_CPU_PER_REQUEST_MS = 0.25
 TARGET_CYCLE_200_HS300_MS = 1000.0
@@ -40,6 +40,9 @@ TARGET_GROWTH = 0.10
 TARGET_HISTORY_SHARE = 0.10
 TARGET_INFO_MS = 90.0
 TARGET_HELP_MS = 80.0
+# issue 15: the bridge at 200 HS110 polled every second
+TARGET_BRIDGE_P95_MS = 20.0
+TARGET_MQTT_CPU_SHARE = 0.25
 
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -68,6 +71,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         ],
         "history": [*py, str(HERE / "bench_history.py")] + (["--seconds", "300"] if quick else []),
         "compare": [*py, str(HERE / "bench_compare.py"), "--out", str(RESULTS / "compare.json")]
+        + (["--quick"] if quick else []),
+        "bridge": [*py, str(HERE / "bench_bridge.py"), "--out", str(RESULTS / "bridge.json")]
         + (["--quick"] if quick else []),
         "dashboard": dashboard,
     }
@@ -358,6 +363,10 @@ def summarize(started: float, argv: list[str]) -> str:
             f" live recording at 1 Hz costs {history['live_cpu_percent_at_1hz']}% of a core.\n"
         )
 
+    bridge = load("bridge")
+    if bridge:
+        bridge_section(bridge, out, targets)
+
     head = [
         "## Performance\n",
         f"Measured on {machine()}. Last run: `{' '.join(['python -m benchmarks.run', *argv])}`"
@@ -368,6 +377,51 @@ def summarize(started: float, argv: list[str]) -> str:
         head += [f"| {a} | {b} | {c} |" for a, b, c in targets]
         head.append("")
     return "\n".join(head + lines)
+
+
+def bridge_section(
+    bridge: dict[str, Any], out: Callable[[str], None], targets: list[tuple[str, str, str]]
+) -> None:
+    """The bridge's read latency per route and what MQTT costs (bench_bridge.py)."""
+    out(
+        f"### Bridge ({bridge['devices']} {bridge['model'].upper()} polled every"
+        f" {bridge['interval_s']:g} s; {when('bridge')})\n"
+    )
+    out("| route | p50 ms | p95 ms | p99 ms | bytes |")
+    out("|---|---:|---:|---:|---:|")
+    for key, label in (
+        ("api_devices", "GET /api/devices"),
+        ("api_devices_cold", "GET /api/devices, 1.1 s apart"),
+        ("metrics", "GET /metrics"),
+        ("metrics_cold", "GET /metrics, 1.1 s apart"),
+    ):
+        r = bridge.get(key)
+        if r:
+            out(f"| {label} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['bytes']:,} |")
+    mqtt = bridge.get("mqtt") or {}
+    out(
+        f"\nHTTP only: {bridge['http_only_cpu_share']:.1%} of a core; with MQTT"
+        f" ({mqtt.get('messages_per_s', 0):.0f} messages/s):"
+        f" {bridge['with_mqtt_cpu_share']:.1%}, MQTT's own share"
+        f" {bridge['mqtt_cpu_share']:.1%}.\n"
+    )
+    for key, label in (("api_devices", "/api/devices"), ("metrics", "/metrics")):
+        r = bridge.get(key)
+        if r:
+            targets.append(
+                (
+                    f"bridge `{label}` p95 < {TARGET_BRIDGE_P95_MS:.0f} ms",
+                    f"{r['p95_ms']} ms",
+                    verdict(r["p95_ms"] < TARGET_BRIDGE_P95_MS),
+                )
+            )
+    targets.append(
+        (
+            f"bridge MQTT < {TARGET_MQTT_CPU_SHARE:.0%} of a core",
+            f"{bridge['mqtt_cpu_share']:.1%}",
+            verdict(bridge["mqtt_cpu_share"] < TARGET_MQTT_CPU_SHARE),
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
