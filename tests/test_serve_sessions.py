@@ -25,13 +25,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from browser import BROWSER_FLAGS, CHROMIUM, headless_chromium, require_chromium
 from test_hostile_serve import Served, alive, descendants, free_port, start_serve, stop_serve
 
 from tplink_tui.web import server as web_server
 from tplink_tui.web import session
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 ENDS_WITHIN_S = 5.0
 URL_LINE = re.compile(r"serving the dashboard on (http://127\.0\.0\.1:(\d+)/\?token=([\w-]+))")
 
@@ -67,22 +66,6 @@ os._exit(0)
 """
 
 
-BROWSER_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    # textual-serve's page asks fonts.googleapis.com for a font: resolve no name at all.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--window-size=1200,800",
-)
-
-
 def pid_from(path: Path, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     while not (path.exists() and path.read_text()):
@@ -111,24 +94,8 @@ def kill_left(pids: set[int]) -> None:
 
 @pytest.fixture
 def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"{path} is missing: apt-get install chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download
-    monkeypatch.setenv("SE_AVOID_STATS", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with headless_chromium(tmp_path / "profile", monkeypatch) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -181,8 +148,7 @@ def test_a_one_shot_screenshot_leaves_no_dashboard(chromium: Any, demo: Served) 
 
 def test_chromium_screenshot_command_leaves_no_dashboard(demo: Served, tmp_path: Path) -> None:
     # `chromium --headless --screenshot URL`, the one-shot of the bug report, as a user runs it.
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    require_chromium(CHROMIUM)
     shot = tmp_path / "shot.png"
     command = [
         CHROMIUM,
