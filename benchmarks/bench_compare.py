@@ -245,6 +245,8 @@ def measure(
                     round(min(per_cycle[variant]) / n * 1e6, 1),
                     round(max(per_cycle[variant]) / n * 1e6, 1),
                 ],
+                "per_round_us": [round(c / n * 1e6, 1) for c in per_cycle[variant]],
+                "per_round_poll_us": [round(c / n * 1e6, 1) for c in own[variant]],
                 "problems": trouble[variant][:5],
                 "device_side": devs.side,
             }
@@ -270,17 +272,31 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
             f" {len(r['problems'])}",
             flush=True,
         )
+    for variant, off, poll, total in history_shares(rows):
+        print(
+            f"  history share, {variant} vs {off} (median of per-round ratios):"
+            f" poll process {poll:+.1%}, poll + writer {total:+.1%}"
+        )
+
+
+def history_shares(rows: list[dict[str, Any]]) -> list[tuple[str, str, float, float]]:
+    """(variant, its -nohist twin, poll-process share, poll + writer share) per pair.
+
+    Each share is the median over rounds of that round's ratio: the two ran
+    minutes apart at most, so a machine busier in one round cancels out.
+    """
     by = {(r["model"], r["devices"], r["variant"]): r for r in rows}
+    shares = []
     for (model, n, variant), r in by.items():
         off = by.get((model, n, variant.split("-")[0] + "-nohist"))
         if off is None or variant.endswith("nohist") or variant == "bare":
             continue
-        poll = r["poll_us_per_update"] / off["poll_us_per_update"] - 1
-        total = r["us_per_update"] / off["us_per_update"] - 1
-        print(
-            f"  history share, {variant} vs {off['variant']}: poll process {poll:+.1%},"
-            f" poll + writer {total:+.1%}"
-        )
+        poll = [
+            a / b - 1 for a, b in zip(r["per_round_poll_us"], off["per_round_poll_us"], strict=True)
+        ]
+        total = [a / b - 1 for a, b in zip(r["per_round_us"], off["per_round_us"], strict=True)]
+        shares.append((variant, off["variant"], statistics.median(poll), statistics.median(total)))
+    return shares
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
         "kasa": {f: KASA_FLAVOURS[f] for f in pythons},
         "compare": [],
+        "history_share": [],
         "growth": [],
     }
     only = set(args.only.split(","))
@@ -331,6 +348,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print_rows(rows)
             result["compare"] += rows
+            result["history_share"] += [
+                {
+                    "model": model,
+                    "devices": count,
+                    "variant": v,
+                    "versus": off,
+                    "poll_process": round(poll, 4),
+                    "poll_and_writer": round(total, 4),
+                }
+                for v, off, poll, total in history_shares(rows)
+            ]
     if "growth" in only:
         counts = GROWTH_COUNTS[:2] if args.quick else GROWTH_COUNTS
         if args.growth_counts:
