@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -171,12 +172,11 @@ async def test_writer_death_is_told_once_and_polling_goes_on(
         tick.set()
 
     monitor.subscribe(count)
-    recorder, problem = start_recording(monitor, path=path)
+    told: list[str] = []
+    recorder, problem = start_recording(monitor, path=path, on_problem=told.append)
     assert recorder is not None and problem is None
     writer = recorder.writer
     assert isinstance(writer, HistoryProcessWriter)
-    errors: list[HistoryUnavailable] = []
-    writer.on_error = errors.append
     monitor.add(f"{plug.host}:{plug.port}", plug.host, plug.port)
     caplog.set_level(logging.WARNING)
     monitor.start()
@@ -194,8 +194,8 @@ async def test_writer_death_is_told_once_and_polling_goes_on(
         await monitor.stop()
     recorder.close()
     said = [r for r in caplog.records if "no longer recorded" in r.getMessage()]
-    assert len(said) == 1 and len(errors) == 1
-    assert str(path) in str(errors[0]) and "history writer process ended" in str(errors[0])
+    assert len(said) == 1 and len(told) == 1
+    assert str(path) in told[0] and "history writer process ended" in told[0]
     assert not writer.add("dev", None, T0, 1.0) and not writer.flush()
     assert _gone(writer.pid)
 
@@ -275,3 +275,26 @@ def test_ctrl_c_in_the_terminal_does_not_reach_the_child(tmp_path: Path) -> None
     finally:
         writer.close()
     assert _gone(writer.pid)
+
+
+def test_a_failing_disk_is_told_once_and_recording_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    told: list[str] = []
+    recorder, problem = start_recording(Monitor(), path=path, on_problem=told.append)
+    assert recorder is not None and problem is None
+    writer = recorder.writer
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE raw RENAME TO raw_gone")
+    conn.commit()
+    for i in range(3):  # three batches, each fails alike
+        writer.add("dev", None, T0 + i, 1.0)
+        assert writer.flush()
+    assert len(told) == 1 and str(path) in told[0] and writer.error is not None
+    conn.execute("ALTER TABLE raw_gone RENAME TO raw")
+    conn.commit()
+    conn.close()
+    writer.add("dev", None, T0 + 9, 1.0)
+    assert writer.flush() and writer.error is None and writer.dropped == 3
+    recorder.close()
+    with HistoryStore(path) as store:
+        assert [r.ts for r in store.export()] == [T0 + 9]

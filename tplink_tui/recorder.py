@@ -10,6 +10,7 @@ the summed power, so totals need no joins.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from .monitor import Monitor, Snapshot
@@ -64,12 +65,15 @@ def start_recording(
     enabled: bool = True,
     path: Path | str | None = None,
     process: bool = True,
+    on_problem: Callable[[str], None] | None = None,
 ) -> tuple[HistoryRecorder | None, str | None]:
     """Subscribe a recorder to ``monitor``; (None, reason) when history is off or broken.
 
     The writer is a process (``process=False``: a thread, as the benchmarks compare);
     if a process cannot be started (no memory, no processes left), a thread in this
-    process does the same work.
+    process does the same work. ``on_problem`` hears each distinct later problem
+    once (the writer process died, a batch could not be written), from a writer
+    thread: a front end hands it to its own loop.
     """
     if not enabled:
         return None, None
@@ -84,6 +88,21 @@ def start_recording(
             writer = HistoryWriter(path)
     except HistoryUnavailable as exc:
         return None, f"history is off: {exc}"
+    if on_problem is not None:
+        writer.on_error = _once(on_problem)
     recorder = HistoryRecorder(writer)
     monitor.subscribe(recorder)
     return recorder, None
+
+
+def _once(tell: Callable[[str], None]) -> Callable[[HistoryUnavailable], None]:
+    """``tell`` each distinct message once: a broken disk fails every batch alike."""
+    said: set[str] = set()
+
+    def on_error(exc: HistoryUnavailable) -> None:
+        text = str(exc)
+        if text not in said and len(said) < 100:
+            said.add(text)
+            tell(text)
+
+    return on_error

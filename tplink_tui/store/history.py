@@ -17,7 +17,8 @@ a gap longer than ``max_gap`` is not bridged), ``counter_energy_kwh`` adds up th
 device's own counter, where a value going down means the device rebooted or was
 reset: that step adds the new value (the energy since the reset), never a negative.
 
-Writing goes through ``HistoryWriter`` (a thread with batched transactions). A bad,
+Writing goes through ``HistoryWriter`` (a thread with batched transactions); the
+front ends run it in a process of its own (``HistoryProcessWriter``). A bad,
 locked or newer database raises ``HistoryUnavailable``; the file is never deleted
 or overwritten. ``HistoryStore(..., background=True)`` (the dashboard) never waits
 on a lock at construction: it keeps trying on a thread, and queries (which front

@@ -9,7 +9,7 @@ then the payload. ``ROWS``: ``marshal`` of a list of plain tuples
 (device, outlet, ts, power_w, voltage_v, current_a, total_kwh); marshal is the
 cheapest packing of such tuples, and only our own parent writes this pipe.
 ``FLUSH`` / ``STOP``: an 8-byte token. Status child → parent: one JSON object a
-line (``t`` = open, commit, error, done, log). End of input (the parent is gone)
+line (``t`` = open, locked, commit, error, done, log). End of input (the parent is gone)
 counts as ``STOP``: what arrived is committed before the process exits.
 """
 
@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     if writer.opened.is_set():
         status.send(t="open")
-    elif writer.error is not None:
-        error(writer.error)
+    elif writer.error is not None:  # locked: said, not an error (it opens when free)
+        status.send(t="locked", msg=str(writer.error))
 
     def flushed(token: int) -> None:
         writer.flush(None)

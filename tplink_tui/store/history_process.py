@@ -305,6 +305,8 @@ class HistoryProcessWriter:
         elif kind == "open":
             self.error = None
             self.opened.set()
+        elif kind == "locked":
+            self.error = HistoryLocked(str(message.get("msg", "locked")))
         elif kind == "error":
             text = str(message.get("msg", "history write failed"))
             if message.get("fatal"):
