@@ -15,12 +15,13 @@ line) is data: this module is the one place that decides how it is shown.
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import re
 from typing import Any
 
 _orjson: Any = None  # imported at the first dumps(): --help and friends never need it
+_json: Any = None  # likewise json, at the first loads() or dumps()
 
 DEFAULT_LIMIT = 80
 ELLIPSIS = "…"
@@ -29,28 +30,54 @@ REPLACEMENT = "\ufffd"
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
-# Anything display() must change; the common case (clean, short text) is one search.
-_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
-_BREAK_RUN = re.compile(f"[{_LINE_BREAKS}]+")
-# C0 and DEL to their Unicode control pictures (␀ … ␟, ␡); tab to a space.
-_TRANSLATE: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}
-_TRANSLATE[0x09] = " "
-_TRANSLATE[0x7F] = "\u2421"
-_TRANSLATE.update({code: REPLACEMENT for code in range(0x80, 0xA0)})
-_TRANSLATE.update({code: REPLACEMENT for code in (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F))})
-_TRANSLATE.update({code: REPLACEMENT for code in range(0x2066, 0x206A)})
-_TRANSLATE.update({code: REPLACEMENT for code in range(0xD800, 0xE000)})
-
+# Anything display() must change. Every such character is also one str.isprintable()
+# refuses (Cc, Cf, Cs, Zl, Zp), so clean text never needs the pattern; it and the
+# tables below are made on first need (compiling them was 2 ms of every start).
+_UNSAFE_CLASS = f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]"
 # For JSON output: characters json.dumps(ensure_ascii=False) leaves raw but a
 # terminal may act on (C1, bidi overrides, line/paragraph separators, surrogates).
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+_JSON_UNSAFE_CLASS = f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]"
+
+
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    return re.compile(_UNSAFE_CLASS)
+
+
+@functools.cache
+def _json_unsafe() -> re.Pattern[str]:
+    return re.compile(_JSON_UNSAFE_CLASS)
+
+
+@functools.cache
+def _repairs() -> tuple[re.Pattern[str], dict[int, str]]:
+    """Runs of line breaks, and the translation of every other unsafe character:
+    C0 and DEL to their Unicode control pictures (␀ … ␟, ␡), tab to a space."""
+    table: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}
+    table[0x09] = " "
+    table[0x7F] = "\u2421"
+    table.update({code: REPLACEMENT for code in range(0x80, 0xA0)})
+    table.update({code: REPLACEMENT for code in (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F))})
+    table.update({code: REPLACEMENT for code in range(0x2066, 0x206A)})
+    table.update({code: REPLACEMENT for code in range(0xD800, 0xE000)})
+    return re.compile(f"[{_LINE_BREAKS}]+"), table
+
+
+def _std_json() -> Any:
+    global _json
+    if _json is None:
+        import json
+
+        _json = json
+    return _json
 
 
 def display(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
     """``value`` as one safe line of text, at most ``limit`` characters (None: no cap)."""
     text = value if isinstance(value, str) else _str(value)
-    if _UNSAFE.search(text) is not None:
-        text = _BREAK_RUN.sub(LINE_BREAK, text).translate(_TRANSLATE)
+    if not text.isprintable() and _unsafe().search(text) is not None:
+        breaks, table = _repairs()
+        text = breaks.sub(LINE_BREAK, text).translate(table)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + ELLIPSIS
     return text
@@ -65,7 +92,7 @@ def _str(value: object) -> str:
 
 def is_safe(text: str) -> bool:
     """True when ``display`` would leave ``text`` as it is (apart from the cap)."""
-    return _UNSAFE.search(text) is None
+    return text.isprintable() or _unsafe().search(text) is None
 
 
 def repair_surrogates(value: Any) -> Any:
@@ -98,7 +125,7 @@ def may_hold_surrogates(raw: bytes | str) -> bool:
 
 def loads(raw: bytes | str) -> Any:
     """``json.loads`` whose strings never hold a lone surrogate."""
-    value = json.loads(raw)
+    value = (_json or _std_json()).loads(raw)
     return repair_surrogates(value) if may_hold_surrogates(raw) else value
 
 
@@ -128,6 +155,7 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
         else:
             return _escape_unsafe(text)
     separators = (",", ":") if compact else None
+    json = _json or _std_json()
     try:
         text = json.dumps(
             value, ensure_ascii=False, indent=indent, separators=separators, allow_nan=False
@@ -154,6 +182,7 @@ def _fast_json() -> Any:
 def _escape_unsafe(text: str) -> str:
     if text.isascii() and "\x7f" not in text:  # the usual line: two C scans, no regex
         return text
-    if _JSON_UNSAFE.search(text) is not None:
-        text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    unsafe = _json_unsafe()
+    if unsafe.search(text) is not None:
+        text = unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text

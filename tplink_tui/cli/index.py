@@ -10,7 +10,6 @@ tests/test_cli_lazy.py; after adding or renaming a verb, or changing its help, r
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -69,6 +68,8 @@ def registered() -> list[tuple[str, str, str]]:
 
 def write(path: Path = Path(__file__)) -> None:
     """Rewrite the VERB_INDEX literal of this file from ``registered()``."""
+    import json
+
     text = path.read_text()
     start = text.index("VERB_INDEX: tuple")
     end = text.index('"""Written by ``write()``', start)

@@ -1,0 +1,188 @@
+"""What ``python -m tplink_tui`` imports for ``--help`` and for ``info`` on an old plug.
+
+Start-up time is mostly imports, so this is the correctness side of the start-up
+benchmark (benchmarks/bench_startup.py): each case runs the real program in a fresh
+interpreter against the simulator and lists what ended up in ``sys.modules``. The
+heavy parts (rich, Textual, the simulator, aiohttp, SQLite, the config model, the
+credential store, the rule model) must stay out unless the command needs them;
+the positive cases show the same probe does see them when they are needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tplink_tui.simulator import ThreadedSimulator
+
+PROBE = """
+import runpy, sys
+sys.argv[0] = "tplink-tui"
+try:
+    runpy.run_module("tplink_tui", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
+sys.exit(code)
+"""
+
+NEVER = (
+    "rich",
+    "textual",
+    "tplink_tui.tui",
+    "tplink_tui.simulator",
+    "tplink_tui.web",
+    "tplink_tui.bridge",
+    "aiohttp",
+    "sqlite3",
+    "tplink_tui.store.history",
+    "tplink_tui.transports.klap",
+    "tplink_tui.transports.aes",
+    "tplink_tui.transports.http",
+    "difflib",
+    "shutil",
+)
+"""Loaded by neither --help nor info on an old plug."""
+
+NOT_FOR_INFO = (
+    *NEVER,
+    "tplink_tui.store.config",
+    "tplink_tui.store.config_model",
+    "tplink_tui.store.credentials",
+    "tplink_tui.tariff",
+    "tplink_tui.cli.rules_table",
+    "tplink_tui.devices.rules",
+    "platformdirs",
+)
+"""What info skips when no config or credentials file exists (TPLINK_TUI_CONFIG set)."""
+
+NOT_FOR_HELP = (
+    *NOT_FOR_INFO,
+    "asyncio",
+    "ssl",
+    "logging",
+    "json",
+    "tplink_tui.cli.verbs",
+    "tplink_tui.cli.common",
+    "tplink_tui.devices.client",
+    "tplink_tui.devices.models",
+    "tplink_tui.transport",
+)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    lines = result.stderr.splitlines()
+    listed = next((line for line in lines if line.startswith("MODULES ")), None)
+    assert listed is not None, result.stderr
+    return result.returncode, result.stdout, set(listed.split()[1:])
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` (packages count with their submodules) were imported."""
+    return sorted(m for m in modules for n in names if m == n or m.startswith(n + "."))
+
+
+def test_help_imports_no_verb_module_and_no_device_code() -> None:
+    code, out, modules = run("--help")
+    assert code == 0 and "info" in out and "simulate" in out and "exit codes" in out
+    assert loaded(modules, NOT_FOR_HELP) == []
+
+
+def test_verb_help_imports_only_that_verb() -> None:
+    code, out, modules = run("info", "--help")
+    assert code == 0 and "HOST" in out
+    assert loaded(modules, NOT_FOR_HELP[: len(NOT_FOR_INFO)]) == []
+    assert "tplink_tui.cli.verbs" in modules  # the one module that registers info
+
+
+def test_info_on_a_plug_imports_only_the_client(sim_thread: ThreadedSimulator) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    code, out, modules = run("info", f"127.0.0.1:{plug.port}")
+    assert code == 0 and "Fridge" in out and "signal" in out
+    assert loaded(modules, NOT_FOR_INFO) == []
+    assert {"asyncio", "tplink_tui.devices.client"} <= modules
+
+
+def test_info_json_imports_only_the_client(sim_thread: ThreadedSimulator) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    code, out, modules = run("info", "--json", f"127.0.0.1:{plug.port}")
+    assert code == 0 and json.loads(out)["alias"] == "Fridge"
+    assert loaded(modules, NOT_FOR_INFO) == []
+
+
+def test_switching_a_plug_imports_only_the_client(sim_thread: ThreadedSimulator) -> None:
+    plug = sim_thread.add("hs100", "Lamp")
+    code, out, modules = run("on", f"127.0.0.1:{plug.port}")
+    assert code == 0 and out == f"127.0.0.1:{plug.port}: switched on\n"
+    assert plug.relay_on is True
+    assert loaded(modules, NOT_FOR_INFO) == []
+
+
+def test_an_error_line_imports_nothing_heavy() -> None:
+    # --transport xor: auto would go on to try KLAP and AES (aiohttp) on a refused port
+    code, _, modules = run("info", "127.0.0.1:1", "--transport", "xor", "--timeout", "2")
+    assert code == 3
+    assert loaded(modules, NOT_FOR_INFO) == []
+    code, _, modules = run("info", "no host:x")
+    assert code == 2
+    assert loaded(modules, NOT_FOR_INFO) == []
+
+
+def test_a_saved_name_still_loads_the_config(sim_thread: ThreadedSimulator, tmp_path: Path) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    config = tmp_path / "config.json"
+    device = {"name": "kitchen", "host": "127.0.0.1", "port": plug.port}
+    config.write_text(json.dumps({"version": 1, "devices": [device]}))
+    code, out, modules = run("info", "Kitchen", env={"TPLINK_TUI_CONFIG": str(config)})
+    assert code == 0 and "Fridge" in out and "saved as kitchen" in out
+    assert "tplink_tui.store.config" in modules
+    assert loaded(modules, ("rich", "textual", "tplink_tui.simulator", "aiohttp", "sqlite3")) == []
+
+
+def test_saved_credentials_still_load_the_store(
+    sim_thread: ThreadedSimulator, tmp_path: Path
+) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    secrets = tmp_path / "credentials.json"
+    entry = {"username": "u@example.com", "password": "pw"}
+    secrets.write_text(json.dumps({"version": 1, "credentials": {"127.0.0.9:80": entry}}))
+    secrets.chmod(0o600)
+    env = {"TPLINK_TUI_CREDENTIALS": str(secrets)}
+    code, out, modules = run("info", f"127.0.0.1:{plug.port}", env=env)
+    assert code == 0 and "Fridge" in out
+    assert "tplink_tui.store.credentials" in modules  # looked for a saved login
+
+
+def test_a_strip_table_is_still_drawn_by_rich(sim_thread: ThreadedSimulator) -> None:
+    strip = sim_thread.add("hs300", "Desk")
+    code, out, modules = run("info", f"127.0.0.1:{strip.port}")
+    assert code == 0 and "Desk" in out and "Plug 1" in out
+    assert "rich.table" in modules
+    assert loaded(modules, NOT_FOR_INFO[len(NEVER) :]) == []
+
+
+@pytest.mark.parametrize("flag", ["-v", "--verbose"])
+def test_verbose_still_logs_the_traffic(sim_thread: ThreadedSimulator, flag: str) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    result = subprocess.run(
+        [sys.executable, "-m", "tplink_tui", flag, "info", f"127.0.0.1:{plug.port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tplink_tui.traffic" in result.stderr and "get_sysinfo" in result.stderr
