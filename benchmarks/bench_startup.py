@@ -11,6 +11,10 @@
   ``tplink-tui info HOST`` (one simulated HS110 in another process, see
   ``devices.py``): wall time from spawn to exit, like hyperfine. ``--cli-only``
   measures just these command-line rows (targets: --help <= 80 ms, info <= 90 ms).
+- two floors in the same run: ``python -c "pass"`` (the interpreter and site), and
+  a bare asyncio ``info`` (``BARE_INFO`` below: import asyncio, one request, print
+  the alias), the least any asyncio client can spend. Rows also give the CPU time
+  (user + system) of the child, less disturbed by other load than wall time.
 
 Every figure is the median of ``--runs`` runs, after one unmeasured warm-up run
 (so the OS file cache is warm, as it is for a user starting the app twice). The
@@ -29,6 +33,7 @@ import json
 import os
 import platform
 import pty
+import resource
 import select
 import signal
 import statistics
@@ -120,16 +125,49 @@ def first_frame(env: dict[str, str], timeout: float = 20.0) -> float:
     return elapsed
 
 
+BARE_INFO = """
+import asyncio, json, struct, sys
+from itertools import accumulate
+from operator import xor
+
+def encrypt(data):
+    return bytes(accumulate(data, xor, initial=171))[1:]
+
+def decrypt(data):
+    return bytes(c ^ k for c, k in zip(data, (171, *data)))
+
+async def info(host, port):
+    reader, writer = await asyncio.open_connection(host, port)
+    body = encrypt(b'{"system":{"get_sysinfo":{}},"emeter":{"get_realtime":{}}}')
+    writer.write(struct.pack(">I", len(body)) + body)
+    size = struct.unpack(">I", await reader.readexactly(4))[0]
+    reply = json.loads(decrypt(await reader.readexactly(size)))
+    writer.close()
+    return reply
+
+host, _, port = sys.argv[1].rpartition(":")
+print(asyncio.run(info(host, int(port)))["system"]["get_sysinfo"]["alias"])
+"""
+"""The floor of an asyncio client: what ``info`` would cost with no project code."""
+
+_cpu: list[float] = []  # CPU seconds of the last command_time child, for measure()
+
+
 def command_time(cmd: list[str], env: dict[str, str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=ROOT, env=env
     )
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return elapsed
 
 
 def measure(label: str, function: object, runs: int) -> dict[str, object]:
     function()  # type: ignore[operator]  # warm-up, not counted
+    _cpu.clear()
     times = [function() for _ in range(runs)]  # type: ignore[operator]
     row = {
         "what": label,
@@ -138,9 +176,12 @@ def measure(label: str, function: object, runs: int) -> dict[str, object]:
         "min_ms": min(times) * 1e3,
         "max_ms": max(times) * 1e3,
     }
+    if len(_cpu) == runs:
+        row["cpu_median_ms"] = statistics.median(_cpu) * 1e3
     print(
         f"{label:<44} median {row['median_ms']:7.1f} ms   min {row['min_ms']:7.1f}"
-        f"   max {row['max_ms']:7.1f}",
+        f"   max {row['max_ms']:7.1f}"
+        + (f"   cpu {row['cpu_median_ms']:6.1f}" if "cpu_median_ms" in row else ""),
         flush=True,
     )
     return row
@@ -163,6 +204,11 @@ def cli_rows(env: dict[str, str], runs: int) -> list[dict[str, object]]:
             measure(
                 'python -c "pass" (interpreter alone)',
                 lambda: command_time([sys.executable, "-c", "pass"], env),
+                runs,
+            ),
+            measure(
+                "bare asyncio info (floor of a client)",
+                lambda: command_time([sys.executable, "-c", BARE_INFO, f"{host}:{port}"], env),
                 runs,
             ),
         ]
@@ -202,6 +248,7 @@ def result(rows: list[dict[str, object]]) -> dict[str, object]:
         "method": __doc__,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "rows": [
             {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in rows
         ],

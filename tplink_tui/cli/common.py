@@ -24,7 +24,6 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import untrusted
@@ -123,7 +122,6 @@ def safe(text: object, limit: int | None = untrusted.DEFAULT_LIMIT) -> str:
 # -- hosts -----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class Target:
     """Where a verb goes: an address, the saved name, and how to talk to it.
 
@@ -131,16 +129,62 @@ class Target:
     adds what the options say: --transport, the transport's default port when none
     was given, and the credentials. Verbs print the target after running, so the
     address they show is the one used.
+
+    Written out rather than a ``@dataclass(slots=True)`` (the same init, eq and repr,
+    which hides the credentials): making one costs every verb's start-up ~1 ms.
     """
 
+    __slots__ = ("credentials", "host", "name", "port", "port_given", "prepared", "transport")
     host: str
     port: int
-    name: str | None = None
-    transport: str = "auto"
-    credentials: Credentials | None = field(default=None, repr=False)
-    port_given: bool = True
+    name: str | None
+    transport: str
+    credentials: Credentials | None
+    port_given: bool
     """False when the port is only a default (auto may then try 80 after 9999)."""
-    prepared: bool = field(default=False, repr=False)
+    prepared: bool
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        name: str | None = None,
+        transport: str = "auto",
+        credentials: Credentials | None = None,
+        port_given: bool = True,
+        prepared: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.name = name
+        self.transport = transport
+        self.credentials = credentials
+        self.port_given = port_given
+        self.prepared = prepared
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.host,
+            self.port,
+            self.name,
+            self.transport,
+            self.credentials,
+            self.port_given,
+            self.prepared,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Target) and other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(host={self.host!r}, port={self.port!r}, name={self.name!r},"
+            f" transport={self.transport!r}, port_given={self.port_given!r})"
+        )
 
     @property
     def address(self) -> str:
