@@ -17,7 +17,10 @@ from wire_fakes import (
     refusing_port,
 )
 
+import tplink_tui.monitor as monitor_module
+from tplink_tui import transport
 from tplink_tui.monitor import Monitor, Snapshot, Status
+from tplink_tui.simulator import Simulator
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> None:
@@ -177,3 +180,74 @@ async def test_pause_resume_and_remove() -> None:
     finally:
         await monitor.stop()
         await dev.stop()
+
+
+async def test_a_held_command_is_written_before_the_polls_not_started_yet(
+    simulator: Simulator,
+) -> None:
+    """Heavy polling (50 plugs flat out): a command held at the key press is the next
+    request written to its device (a poll already on the wire was written before)."""
+    plugs = [await simulator.add("hs110", f"Plug {i}") for i in range(50)]
+    monitor = Monitor(interval=0.0, timeout=1.0)
+    for plug in plugs:
+        monitor.add(plug.address, plug.host, plug.port)
+    target = plugs[7]
+    written: list[str] = []  # the requests written to it, in order
+
+    def listener(direction: str, host: str, port: int, text: str) -> None:
+        if direction == "->" and port == target.port:
+            written.append("relay" if "set_relay_state" in text else "poll")
+
+    transport.add_traffic_listener(listener)
+    monitor.start()
+    try:
+        await wait_until(lambda: monitor.snapshot(target.address).polls >= 3, timeout=5)
+        client = monitor.client(target.address)
+        for i in range(30):
+            before = len(written)
+            release = monitor.hold(target.address)
+
+            async def switch(on: bool, release: Callable[[], None] = release) -> None:
+                try:
+                    await client.set_relay(on)
+                finally:
+                    release()
+
+            await asyncio.create_task(switch(i % 2 == 0))
+            after = written[before:]
+            assert after.index("relay") == 0, after
+            polls = monitor.snapshot(target.address).polls
+            await wait_until(lambda p=polls: monitor.snapshot(target.address).polls > p)
+    finally:
+        transport.remove_traffic_listener(listener)
+        await monitor.stop()
+
+
+async def test_a_hold_never_stops_polling_for_good(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plug = await simulator.add("hs110", "Lamp")
+    monkeypatch.setattr(monitor_module, "HOLD_LIMIT", 0.3)
+    monitor = Monitor(interval=0.02, timeout=1.0)
+    monitor.add("lamp", plug.host, plug.port)
+    monitor.start()
+    try:
+        await wait_until(lambda: monitor.snapshot("lamp").polls >= 2)
+        release = monitor.hold("lamp")
+        await asyncio.sleep(0.1)  # a poll on the wire at the hold may still land
+        held = monitor.snapshot("lamp").polls
+        await asyncio.sleep(0.15)
+        assert monitor.snapshot("lamp").polls == held  # held: no poll starts
+        await wait_until(lambda: monitor.snapshot("lamp").polls > held, timeout=2)  # limit
+        release()
+        release()  # twice is harmless: the next command's hold still holds
+        second = monitor.hold("lamp")
+        await asyncio.sleep(0.1)
+        now = monitor.snapshot("lamp").polls
+        await asyncio.sleep(0.1)
+        assert monitor.snapshot("lamp").polls == now
+        second()
+        await wait_until(lambda: monitor.snapshot("lamp").polls > now)
+        assert monitor.hold("unknown")() is None  # a key it does not watch: a no-op
+    finally:
+        await monitor.stop()

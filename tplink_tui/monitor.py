@@ -6,6 +6,8 @@ off exponentially. Every poll produces a ``Snapshot`` for the subscribers; the
 ``status_changed`` flag lets front ends notify once per change, not per failure.
 Front ends act on devices through ``monitor.client(key)``: the same connection
 and lock as the poller, so a command waits for at most one request in flight.
+A command held with ``hold(key)`` (at the key press) goes before the polls that
+have not started yet: that device's next poll waits until it is released.
 
 Subscribers are isolated: one that raises is logged (and told through its
 ``on_error``), and the poll task, later polls and the other subscribers go on.
@@ -120,6 +122,13 @@ class _Device:
     timer: asyncio.TimerHandle | None = None  # ends that wait
     task: asyncio.Task[None] | None = None
     identity: Identity = field(default_factory=Identity)  # expected at this address
+    holds: int = 0  # front-end commands under way (``Monitor.hold``): polls wait
+    unheld: asyncio.Future[None] | None = None  # a poll waiting for the holds to end
+
+    def release(self) -> None:
+        self.holds = max(0, self.holds - 1)
+        if not self.holds and self.unheld is not None:
+            _finish(self.unheld)
 
     def wake(self) -> None:
         """End the wait between polls now (or skip the next one)."""
@@ -239,6 +248,28 @@ class Monitor:
         device.client.set_credentials(credentials)
         self.refresh(key)
 
+    def hold(self, key: str) -> Callable[[], None]:
+        """A command for ``key`` is on its way: its polls not started yet wait for it.
+
+        Call it when the command is asked for (the key press), before the command
+        runs, and the function it returns once the command is done (any outcome;
+        calling it twice is harmless). A poll already on the wire finishes first;
+        a poll held longer than ``HOLD_LIMIT`` runs anyway.
+        """
+        device = self._devices.get(key)
+        if device is None:
+            return lambda: None
+        device.holds += 1
+        done = False
+
+        def release() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                device.release()
+
+        return release
+
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.1, seconds)
         self.refresh()
@@ -318,6 +349,8 @@ class Monitor:
             if not self._running.is_set():
                 await self._running.wait()
             device.woken = False
+            if device.holds:
+                await self._wait_unheld(device, loop)
             await self._poll(device)
             if device.woken:
                 continue
@@ -332,6 +365,16 @@ class Monitor:
                 raise
             finally:
                 device.waiter = device.timer = None
+
+    async def _wait_unheld(self, device: _Device, loop: asyncio.AbstractEventLoop) -> None:
+        """Until the front end's commands for this device are done (``hold``)."""
+        waiter = device.unheld = loop.create_future()
+        timer = loop.call_later(HOLD_LIMIT, _finish, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            device.unheld = None
 
     async def _poll(self, device: _Device) -> Snapshot:
         previous = device.snapshot
@@ -426,6 +469,9 @@ def _finish(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
         waiter.set_result(None)
 
+
+HOLD_LIMIT = 15.0
+"""Seconds a poll waits for held commands at most (a command has its own timeouts)."""
 
 OPEN_FILES_HEADROOM = 256
 """Descriptors kept for everything but device sockets (history, logs, the terminal)."""

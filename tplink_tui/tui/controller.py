@@ -195,9 +195,14 @@ class DashboardController:
             return
         view.pending[outlet] = Pending(on, time.monotonic())
         self.mark(key)
-        self.spawn(self._send_relay(view, outlet, on), "actions")
+        # Held now, at the key press: a poll of this device that has not started
+        # yet goes after the switch, not before it.
+        release = self.monitor.hold(key)
+        self.spawn(self._send_relay(view, outlet, on, release), "actions")
 
-    async def _send_relay(self, view: DeviceView, outlet: int, on: bool) -> None:
+    async def _send_relay(
+        self, view: DeviceView, outlet: int, on: bool, release: Callable[[], None]
+    ) -> None:
         try:
             await self.monitor.client(view.key).set_relay(
                 on, None if outlet == WHOLE_DEVICE else outlet
@@ -205,13 +210,16 @@ class DashboardController:
         except TplinkError as exc:
             view.pending.pop(outlet, None)
             self.notify(f"{view.name}: switching failed: {exc}", severity="error")
+        finally:
+            release()
         self.mark(view.key)
         self.monitor.refresh(view.key)
 
     def run_action(
         self, view: DeviceView, label: str, coro_factory: Callable[[], Awaitable[object]]
     ) -> None:
-        """A device command in the background; its outcome becomes a toast."""
+        """A device command in the background (before the device's next poll); a toast."""
+        release = self.monitor.hold(view.key)
 
         async def run() -> None:
             try:
@@ -222,6 +230,8 @@ class DashboardController:
                 if label == "rebooting":  # DeviceDialogs.reboot's label
                     view.rebooting_until = time.time() + REBOOT_GRACE
                 self.notify(f"{view.name}: {label}")
+            finally:
+                release()
             view.countdown_checked = -1e9  # a timer may have been set or cleared
             self.mark(view.key)
             self.monitor.refresh(view.key)
