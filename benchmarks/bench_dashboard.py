@@ -21,14 +21,17 @@ and history recording into a temporary folder, as a user's dashboard would. For
   ``Screen._on_timer_update`` with dirty widgets). Headless Textual computes the
   compositor update but never turns it into terminal bytes, so the hook also
   renders each update to its escape sequence, as the terminal driver would; the
-  frame time is layout + compositor + that rendering; frames/s is how many such
-  updates the app produced per second (it only draws when something changed);
+  frame time is layout + compositor + that rendering, in wall time and in the main
+  thread's CPU time (``thread_time``: what the frame cost, whatever else the machine
+  ran); frames/s is how many such updates the app produced per second (it only
+  draws when something changed);
 - key press -> request written: every duration/samples seconds, a device is
   highlighted, then (after a random pause, so presses land at any phase of the
   polls) "l" (LED toggle) is pressed; the latency runs from just before the press
   to the moment the ``set_led_off`` request is written on that device's
   connection (seen by a traffic listener, which the transport calls just before
-  the write, in the same step);
+  the write, in the same step; it listens only while a press is out, as decoding
+  every request for it would cost the dashboard ~4 % of its CPU);
 - chart: the detail pane's power chart (plotext) for the highlighted device,
   a strip of six outlets overlaid: how often it was built and the time per build
   (a repaint with unchanged data is a cache hit and is not counted);
@@ -95,6 +98,7 @@ class FrameMeter:
     def __init__(self) -> None:
         self.active = False
         self.frames: list[tuple[float, float, int]] = []  # (end time, seconds, bytes)
+        self.cpu: list[float] = []  # the main thread's CPU seconds per frame
         self._original = Screen._on_timer_update
 
     def install(self) -> None:
@@ -104,7 +108,7 @@ class FrameMeter:
             if not meter.active:
                 original(screen)
                 return
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             app = screen.app
             output = 0
             display = app._display
@@ -121,7 +125,9 @@ class FrameMeter:
             finally:
                 del app._display
             if meter.active and output:
-                meter.frames.append((time.perf_counter(), time.perf_counter() - start, output))
+                end = time.perf_counter()
+                meter.frames.append((end, end - start, output))
+                meter.cpu.append(time.thread_time() - cpu)
 
         Screen._on_timer_update = timed  # type: ignore[method-assign]
 
@@ -169,7 +175,6 @@ async def measure(
 
     meter = FrameMeter()
     meter.install()
-    transport.add_traffic_listener(listener)
     latencies: list[tuple[float, float]] = []  # (seconds into the run, latency)
     rss_trace: list[tuple[float, int]] = []
     try:
@@ -197,11 +202,14 @@ async def measure(
                 app.select_device(key)
                 await asyncio.sleep(rng.uniform(0.2, max(0.25, slot * 0.6)))
                 led_written.pop(key, None)
+                # Listening costs a decode per request: only while a press is out.
+                transport.add_traffic_listener(listener)
                 t0 = time.perf_counter()
                 await pilot.press("l")
                 limit = time.monotonic() + 5
                 while key not in led_written and time.monotonic() < limit:
                     await asyncio.sleep(0.0005)
+                transport.remove_traffic_listener(listener)
                 if key in led_written:
                     latencies.append((t0 - wall0, led_written[key] - t0))
                 rss_trace.append((time.perf_counter() - wall0, rss_kib()["VmRSS"]))
@@ -229,6 +237,7 @@ async def measure(
     redraw_ms = [s * 1e3 for _, s, _ in redraws]
     cycle_ms = [s * 1e3 for s in per_second.values()]
     frame_ms = [s * 1e3 for _, s, _ in meter.frames]
+    frame_cpu = [s * 1e3 for s in meter.cpu]
     lat_ms = [s * 1e3 for _, s in latencies]
     first_rss = rss_trace[0][1] if rss_trace else memory["VmRSS"]
     return {
@@ -252,6 +261,10 @@ async def measure(
         "fps": len(frame_ms) / wall,
         "frame_ms_p50": percentile(frame_ms, 50),
         "frame_ms_p95": percentile(frame_ms, 95),
+        "frame_ms_max": max(frame_ms, default=float("nan")),
+        "frame_cpu_ms_p50": percentile(frame_cpu, 50),
+        "frame_cpu_ms_p95": percentile(frame_cpu, 95),
+        "frame_cpu_ms_max": max(frame_cpu, default=float("nan")),
         "frame_bytes_median": statistics.median(b for _, _, b in meter.frames)
         if meter.frames
         else 0,
@@ -320,7 +333,9 @@ def print_row(r: dict[str, Any]) -> None:
     )
     print(
         f"  frames: {r['fps']:.1f}/s, frame time p50 {r['frame_ms_p50']:.1f} ms,"
-        f" p95 {r['frame_ms_p95']:.1f} ms"
+        f" p95 {r['frame_ms_p95']:.1f} ms, max {r['frame_ms_max']:.1f} ms; main-thread CPU"
+        f" per frame p50 {r['frame_cpu_ms_p50']:.1f}, p95 {r['frame_cpu_ms_p95']:.1f},"
+        f" max {r['frame_cpu_ms_max']:.1f} ms"
     )
     print(
         f"  chart: {r['chart_builds_per_s']:.2f} builds/s,"
