@@ -21,14 +21,12 @@ import pytest
 from tplink_tui.simulator import ThreadedSimulator
 
 PROBE = """
-import runpy, sys
-sys.argv[0] = "tplink-tui"
+import sys
+from tplink_tui.cli.main import main
 try:
-    runpy.run_module("tplink_tui", run_name="__main__")
+    code = main(sys.argv[1:])  # given argv: main returns (no quick exit), we list
 except SystemExit as exc:
     code = exc.code
-else:
-    code = 0
 print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
 sys.exit(code)
 """
@@ -175,14 +173,34 @@ def test_a_strip_table_is_still_drawn_by_rich(sim_thread: ThreadedSimulator) -> 
     assert loaded(modules, NOT_FOR_INFO[len(NEVER) :]) == []
 
 
+def program(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m tplink_tui ARGS`` as a user runs it (so a device verb quick-exits)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tplink_tui", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_quick_exit_keeps_output_and_exit_codes(sim_thread: ThreadedSimulator) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    strip = sim_thread.add("hs300", "Desk")
+    shown = program("info", f"127.0.0.1:{plug.port}")
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout.startswith("Fridge  HS110") and shown.stdout.endswith("\n")
+    assert shown.stdout.splitlines()[-1].startswith("device id  ")
+    table = program("info", f"127.0.0.1:{strip.port}")  # the table is rich's
+    assert table.returncode == 0 and "Plug 6" in table.stdout.splitlines()[-2]
+    data = program("info", "--json", f"127.0.0.1:{plug.port}")
+    assert data.returncode == 0 and json.loads(data.stdout)["alias"] == "Fridge"
+    switched = program("off", f"127.0.0.1:{plug.port}")
+    assert switched.returncode == 0 and plug.relay_on is False
+    refused = program("info", "127.0.0.1:1", "--transport", "xor", "--timeout", "2")
+    assert refused.returncode == 3 and refused.stdout == ""
+    assert refused.stderr.startswith("tplink-tui: error: ") and refused.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("flag", ["-v", "--verbose"])
 def test_verbose_still_logs_the_traffic(sim_thread: ThreadedSimulator, flag: str) -> None:
     plug = sim_thread.add("hs110", "Fridge")
-    result = subprocess.run(
-        [sys.executable, "-m", "tplink_tui", flag, "info", f"127.0.0.1:{plug.port}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = program(flag, "info", f"127.0.0.1:{plug.port}")
     assert result.returncode == 0, result.stderr
     assert "tplink_tui.traffic" in result.stderr and "get_sysinfo" in result.stderr

@@ -367,7 +367,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("asyncio").setLevel(logging.WARNING)
-    return run_verb(getattr(args, "func", None) or _dashboard, args)
+    code = run_verb(getattr(args, "func", None) or _dashboard, args)
+    if argv is None and getattr(args, "quick_exit", False) and not args.verbose:
+        _quick_exit(code)
+    return code
+
+
+def _quick_exit(code: int) -> None:
+    """End a one-shot device verb without tearing the interpreter down.
+
+    Freeing every module and object at exit is a tenth of ``info``'s instructions.
+    Only the program itself (``argv`` None: not a caller of ``main``) exits this way,
+    only after a verb that marks itself ``quick_exit`` (it talks to a device and
+    writes nothing but stdout and stderr), without -v (logging flushes at exit),
+    and only when no other thread is left: then nothing is pending but the two
+    streams, flushed here. Anything unusual takes the normal exit.
+    """
+    import threading
+
+    if threading.active_count() > 1:
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return  # a closed or broken stream: let the normal exit deal with it
+    os._exit(code)
 
 
 def _dashboard(args: argparse.Namespace) -> int:

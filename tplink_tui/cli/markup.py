@@ -184,7 +184,7 @@ class Printer:
 
     def _terminal(self) -> bool | None:
         """Whether the stream is a terminal rich would colour; None: ask rich."""
-        if sys.platform == "win32":
+        if sys.platform == "win32" or self.file is None:  # rich discards: no stream
             return None
         if any(name in os.environ for name in _RICH_ENV) or "IPython" in sys.modules:
             return None

@@ -87,7 +87,7 @@ def _add(
         parser.add_argument("-o", "--outlet", metavar="N|ID|NAME", help=OUTLET_HELP)
     if yes:
         add_yes(parser)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=func, quick_exit=True)  # only stdout and stderr: main._quick_exit
     return parser
 
 
