@@ -350,6 +350,20 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _arguments(words)
+    except SystemExit as exc:  # --help, or a usage error: argparse has said it
+        if argv is None and isinstance(exc.code, int | None):
+            _quick_exit(exc.code or 0)
+        raise
+    code = run_verb(getattr(args, "func", None) or _dashboard, args)
+    if argv is None and getattr(args, "quick_exit", False) and not args.verbose:
+        _quick_exit(code)
+    return code
+
+
+def _arguments(words: list[str]) -> argparse.Namespace:
+    """The parsed command line, with the defaults of the options given nowhere."""
     # Only the module of the verb given is imported (info in well under 0.1 s).
     parser = build_parser(_verb_word(words))
     args = _parse(parser, words)
@@ -367,21 +381,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
         logging.getLogger("asyncio").setLevel(logging.WARNING)
-    code = run_verb(getattr(args, "func", None) or _dashboard, args)
-    if argv is None and getattr(args, "quick_exit", False) and not args.verbose:
-        _quick_exit(code)
-    return code
+    return args
 
 
 def _quick_exit(code: int) -> None:
-    """End a one-shot device verb without tearing the interpreter down.
+    """End --help, a usage error or a one-shot device verb without tearing the
+    interpreter down.
 
     Freeing every module and object at exit is a tenth of ``info``'s instructions.
     Only the program itself (``argv`` None: not a caller of ``main``) exits this way,
-    only after a verb that marks itself ``quick_exit`` (it talks to a device and
-    writes nothing but stdout and stderr), without -v (logging flushes at exit),
-    and only when no other thread is left: then nothing is pending but the two
-    streams, flushed here. Anything unusual takes the normal exit.
+    only before any verb ran or after a verb that marks itself ``quick_exit`` (it
+    talks to a device and writes nothing but stdout and stderr), without -v (logging
+    flushes at exit), and only when no other thread is left: then nothing is pending
+    but the two streams, flushed here. Anything unusual takes the normal exit.
     """
     import threading
 
