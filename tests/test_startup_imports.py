@@ -198,6 +198,30 @@ def test_the_quick_exit_keeps_output_and_exit_codes(sim_thread: ThreadedSimulato
     assert refused.stderr.startswith("tplink-tui: error: ") and refused.stderr.count("\n") == 1
 
 
+def test_the_quick_exit_runs_the_atexit_handlers(
+    sim_thread: ThreadedSimulator, tmp_path: Path
+) -> None:
+    plug = sim_thread.add("hs110", "Fridge")
+    mark = tmp_path / "ran"
+    code = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(mark)!r}).write_text, 'yes')\n"
+        "from tplink_tui.cli.main import main\n"
+        "sys.argv[0] = 'tplink-tui'\n"
+        "main()\n"
+        "print('not reached: the verb ended the process')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "info", f"127.0.0.1:{plug.port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Fridge" in result.stdout and "not reached" not in result.stdout
+    assert mark.read_text() == "yes"
+
+
 @pytest.mark.parametrize("flag", ["-v", "--verbose"])
 def test_verbose_still_logs_the_traffic(sim_thread: ThreadedSimulator, flag: str) -> None:
     plug = sim_thread.add("hs110", "Fridge")

@@ -391,14 +391,18 @@ def _quick_exit(code: int) -> None:
     Freeing every module and object at exit is a tenth of ``info``'s instructions.
     Only the program itself (``argv`` None: not a caller of ``main``) exits this way,
     only before any verb ran or after a verb that marks itself ``quick_exit`` (it
-    talks to a device and writes nothing but stdout and stderr), without -v (logging
-    flushes at exit), and only when no other thread is left: then nothing is pending
-    but the two streams, flushed here. Anything unusual takes the normal exit.
+    talks to a device and writes nothing but stdout and stderr), without -v, and
+    only when no other thread is left. What a normal exit does besides freeing is
+    done here: the atexit handlers run (a coverage run, logging) and both streams
+    are flushed. Anything unusual takes the normal exit.
     """
+    import atexit
     import threading
 
-    if threading.active_count() > 1:
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None or threading.active_count() > 1:
         return
+    run_exit_handlers()
     try:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
