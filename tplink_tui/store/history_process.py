@@ -33,7 +33,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from .history_child import FLUSH, HEADER, ROWS, STOP
 from .history_db import (
@@ -236,6 +236,10 @@ class HistoryProcessWriter:
             stdin.close()
 
     def _send(self, stdin: IO[bytes], items: list[Row | _Marker]) -> bool:
+        if _Marker not in map(type, items):  # the usual case, checked at C speed
+            self._send_rows(stdin, cast(list[Row], items))
+            stdin.flush()
+            return False
         rows: list[Row] = []
         for item in items:
             if not isinstance(item, _Marker):
