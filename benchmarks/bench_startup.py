@@ -16,7 +16,8 @@
   the alias), the least any asyncio client can spend. Rows also give the CPU time
   (user + system) of the child, less disturbed by other load than wall time.
 
-Every figure is the median of ``--runs`` runs, after one unmeasured warm-up run
+Every figure is the median of ``--runs`` runs (the command-line rows interleaved,
+round after round), after one unmeasured warm-up run
 (so the OS file cache is warm, as it is for a user starting the app twice). The
 children import from bytecode caches, as on a user's install: they run with a
 private PYTHONPYCACHEPREFIX (a temporary folder the warm-up fills) and without
@@ -187,31 +188,61 @@ def measure(label: str, function: object, runs: int) -> dict[str, object]:
     return row
 
 
+def interleaved(
+    commands: list[tuple[str, list[str]]], env: dict[str, str], runs: int
+) -> list[dict[str, object]]:
+    """Each command once as a warm-up, then ``runs`` rounds of all of them in turn:
+    other load on the machine then falls on every row alike (the rows are compared)."""
+    for _, cmd in commands:
+        command_time(cmd, env)
+    walls: dict[str, list[float]] = {label: [] for label, _ in commands}
+    cpus: dict[str, list[float]] = {label: [] for label, _ in commands}
+    for _ in range(runs):
+        for label, cmd in commands:
+            walls[label].append(command_time(cmd, env))
+            cpus[label].append(_cpu[-1])
+    rows = []
+    for label, _ in commands:
+        times, cpu = walls[label], cpus[label]
+        row = {
+            "what": label,
+            "runs": runs,
+            "median_ms": statistics.median(times) * 1e3,
+            "min_ms": min(times) * 1e3,
+            "max_ms": max(times) * 1e3,
+            "cpu_median_ms": statistics.median(cpu) * 1e3,
+        }
+        print(
+            f"{label:<44} median {row['median_ms']:7.1f} ms   min {row['min_ms']:7.1f}"
+            f"   max {row['max_ms']:7.1f}   cpu {row['cpu_median_ms']:6.1f}",
+            flush=True,
+        )
+        rows.append(row)
+    return rows
+
+
 def cli_rows(env: dict[str, str], runs: int) -> list[dict[str, object]]:
-    """--help, and info against one device served by another process."""
+    """--help, and info against one device served by another process, interleaved."""
     from benchmarks.devices import start_devices
 
     with start_devices("hs110", 1) as devs, tempfile.TemporaryDirectory() as home:
         host, port = devs.targets[0]
         env = {**env, "TPLINK_TUI_CONFIG": f"{home}/config.json", "TPLINK_TUI_DATA_DIR": home}
         info = [str(SCRIPT), "info", f"{host}:{port}"]
-        return [
-            measure("tplink-tui --help", lambda: command_time([str(SCRIPT), "--help"], env), runs),
-            measure("tplink-tui info HOST", lambda: command_time(info, env), runs),
-            measure(
-                "tplink-tui info --json HOST", lambda: command_time([*info, "--json"], env), runs
-            ),
-            measure(
-                'python -c "pass" (interpreter alone)',
-                lambda: command_time([sys.executable, "-c", "pass"], env),
-                runs,
-            ),
-            measure(
-                "bare asyncio info (floor of a client)",
-                lambda: command_time([sys.executable, "-c", BARE_INFO, f"{host}:{port}"], env),
-                runs,
-            ),
-        ]
+        return interleaved(
+            [
+                ("tplink-tui --help", [str(SCRIPT), "--help"]),
+                ("tplink-tui info HOST", info),
+                ("tplink-tui info --json HOST", [*info, "--json"]),
+                ('python -c "pass" (interpreter alone)', [sys.executable, "-c", "pass"]),
+                (
+                    "bare asyncio info (floor of a client)",
+                    [sys.executable, "-c", BARE_INFO, f"{host}:{port}"],
+                ),
+            ],
+            env,
+            runs,
+        )
 
 
 def run(runs: int = 7, cli_only: bool = False) -> dict[str, object]:
