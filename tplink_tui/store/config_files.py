@@ -19,7 +19,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,6 +165,8 @@ def replace_file(path: Path, target: Path, payload: bytes) -> None:
     ``target`` is the resolved file: the temp file goes in its folder and replaces
     it there, so a symlink to it (``path``) stays a symlink. Errors name ``path``.
     """
+    import tempfile  # only to write: reading the config (every verb) does without it
+
     folder = target.parent
     tmp_name: str | None = None
     try:
