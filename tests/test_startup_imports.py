@@ -174,10 +174,14 @@ def test_a_strip_table_is_still_drawn_by_rich(sim_thread: ThreadedSimulator) -> 
     assert loaded(modules, NOT_FOR_INFO[len(NEVER) :]) == []
 
 
-def program(*args: str) -> subprocess.CompletedProcess[str]:
+def program(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m tplink_tui ARGS`` as a user runs it (so a device verb quick-exits)."""
     return subprocess.run(
-        [sys.executable, "-m", "tplink_tui", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tplink_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -221,6 +225,21 @@ def test_the_quick_exit_runs_the_atexit_handlers(
     assert result.returncode == 0, result.stderr
     assert "Fridge" in result.stdout and "not reached" not in result.stdout
     assert mark.read_text() == "yes"
+
+
+def test_device_text_is_shown_as_sent_by_both_printers(sim_thread: ThreadedSimulator) -> None:
+    """The line printer and rich (here: a title too long for 30 columns, which rich
+    wraps) agree: markup in a name is text, and so is an emoji code (rich would have
+    drawn :fire: as a flame)."""
+    plug = sim_thread.add("hs110", ":fire: [bold]Lamp[/]")
+    shown = program("info", f"127.0.0.1:{plug.port}")
+    assert shown.returncode == 0
+    assert shown.stdout.splitlines()[0] == ":fire: [bold]Lamp[/]  HS110(US)"
+    wrapped = program("info", f"127.0.0.1:{plug.port}", env={"COLUMNS": "30"})
+    assert wrapped.returncode == 0
+    title = [line.rstrip() for line in wrapped.stdout.splitlines()[:2]]
+    assert title == [":fire: [bold]Lamp[/]", "HS110(US)"]
+    assert "\U0001f525" not in shown.stdout + wrapped.stdout
 
 
 @pytest.mark.parametrize("flag", ["-v", "--verbose"])

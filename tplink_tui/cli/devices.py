@@ -138,10 +138,11 @@ def _device_json(device: SavedDevice, saved: set[str] | None = None) -> dict[str
 
 
 def console() -> Console:
-    """Rich on a terminal; plain, unwrapped text when piped."""
+    """Rich on a terminal; plain, unwrapped text when piped. A saved name with
+    ``:fire:`` in it is shown as typed (as by every other verb), not as an emoji."""
     if sys.stdout.isatty():
-        return Console()
-    return Console(no_color=True, width=200, soft_wrap=True)
+        return Console(emoji=False)
+    return Console(no_color=True, width=200, soft_wrap=True, emoji=False)
 
 
 def _list(store: ConfigStore, args: argparse.Namespace) -> int:
