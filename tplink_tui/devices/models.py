@@ -434,7 +434,12 @@ def _fast_sysinfo(data: dict[str, Any], previous: SysInfo | None) -> SysInfo | N
     if previous is not None:
         keys, old_raw = tuple(data), previous.raw
         getter = _static_getter(keys) if keys == tuple(old_raw) else None
-        if getter is not None and getter(data) == getter(old_raw):
+        fresh = old = ()
+        if getter is not None:
+            fresh, old = getter(data), getter(old_raw)
+        # equal and of the same types: 0 == False == 0.0, but the careful parser
+        # reads a bool latitude as none and an int one as a number
+        if getter is not None and fresh == old and [*map(type, fresh)] == [*map(type, old)]:
             return SysInfo(
                 previous.alias,
                 previous.model,
