@@ -67,6 +67,7 @@ NOT_FOR_HELP = (
     "ssl",
     "logging",
     "json",
+    "typing",
     "tplink_tui.cli.verbs",
     "tplink_tui.cli.common",
     "tplink_tui.devices.client",

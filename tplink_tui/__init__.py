@@ -6,8 +6,6 @@ the command line do not pay for the device client when they do not need it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .errors import (
     AuthenticationError,
     ConfigError,
@@ -21,7 +19,7 @@ from .errors import (
     TplinkError,
     UsageError,
 )
-from .lazy import lazy_exports
+from .lazy import TYPE_CHECKING, lazy_exports
 
 if TYPE_CHECKING:
     from .devices import DeviceClient, DeviceState, EnergyReading, OutletInfo, SmartPlug, SysInfo

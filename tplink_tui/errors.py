@@ -14,7 +14,10 @@ cannot be understood, 6 the device refused our credentials (or none were given).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from .lazy import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 EXIT_DEVICE = 1
 EXIT_USAGE = 2

@@ -18,7 +18,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Any
+
+from .lazy import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _orjson: Any = None  # imported at the first dumps(): --help and friends never need it
 _json: Any = None  # likewise json, at the first loads() or dumps()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
 
 from ..address import TRANSPORT_NAMES, format_address
+from ..lazy import TYPE_CHECKING
 from ..store.config_path import credentials_path
 
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
 
 from ..errors import (
     EXIT_DEVICE,
@@ -36,7 +35,11 @@ from ..errors import (
     TplinkError,
     UsageError,
 )
+from ..lazy import TYPE_CHECKING
 from ..untrusted import display
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 __all__ = [
     "EXIT_CODES_HELP",

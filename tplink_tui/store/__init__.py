@@ -7,9 +7,7 @@ config model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ..lazy import lazy_exports
+from ..lazy import TYPE_CHECKING, lazy_exports
 
 if TYPE_CHECKING:
     from .config import (
