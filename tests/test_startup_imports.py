@@ -10,14 +10,17 @@ the positive cases show the same probe does see them when they are needed.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tplink_tui.cli.markup import Printer
 from tplink_tui.simulator import ThreadedSimulator
 
 PROBE = """
@@ -249,3 +252,49 @@ def test_verbose_still_logs_the_traffic(sim_thread: ThreadedSimulator, flag: str
     result = program(flag, "info", f"127.0.0.1:{plug.port}")
     assert result.returncode == 0, result.stderr
     assert "tplink_tui.traffic" in result.stderr and "get_sysinfo" in result.stderr
+
+
+class _Fixed(Printer):
+    """A printer with the stream kind and width fixed, as rich is told below."""
+
+    def __init__(self, terminal: bool, width: int) -> None:
+        super().__init__(lambda: None, pipe_width=width)  # type: ignore[arg-type, return-value]
+        self._fixed = (terminal, width)
+
+    def _terminal(self) -> bool | None:
+        return self._fixed[0]
+
+    def _width(self, terminal: bool) -> int | None:
+        return self._fixed[1]
+
+
+def test_the_line_printer_writes_what_rich_writes() -> None:
+    """Every line the printer writes itself is byte for byte rich's (pipe and
+    terminal, wrapping or not); what it cannot be sure of it leaves to rich."""
+    from rich.console import Console
+
+    atoms = ["[bold]", "[dim]", "[/]", "[red]", "[bold green]", "[yellow]", "\\", "[", "]"]
+    atoms += ["x", "ab c", " ", "é", "日本", ":fire:", "[link=x]", "[/bold]", "[#ff0000]"]
+    atoms += ["[bytes]", "\\[bold]", "a" * 30, "\x1b", "\t"]
+    rng = random.Random(17)
+    written = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 10)))
+        terminal, width, soft = rng.random() < 0.5, rng.choice((200, 20)), rng.random() < 0.5
+        line = _Fixed(terminal, width)._line(text, soft)
+        if line is None:
+            continue
+        out = io.StringIO()
+        rich = Console(
+            file=out,
+            highlight=False,
+            emoji=False,
+            width=width,
+            force_terminal=terminal,
+            color_system="standard" if terminal else None,
+            _environ={},
+        )
+        rich.print(text, soft_wrap=soft)
+        assert line + "\n" == out.getvalue(), (text, terminal, width, soft)
+        written += 1
+    assert written > 500  # a good share of even these lines needs no rich
