@@ -14,7 +14,7 @@ import os
 
 from ..address import TRANSPORT_NAMES, format_address
 from ..lazy import TYPE_CHECKING
-from ..store.config_path import credentials_path
+from ..store.config_path import credentials_path, may_exist
 
 if TYPE_CHECKING:
     from ..transports.errors import Credentials
@@ -96,7 +96,7 @@ def credentials_for(
     """
     username, password = given_credentials(args)
     wanted = (username is None or password is None) and transport != "xor"
-    if wanted and os.path.lexists(credentials_path()):
+    if wanted and may_exist(credentials_path()):
         addresses = [format_address(host, port)]
         if not port_given or port == XOR_PORT:
             addresses.append(format_address(host, HTTP_PORT))

@@ -37,7 +37,7 @@ from ..errors import (
     UsageError,
 )
 from ..present import DEFAULT_PORT, MISSING, format_address
-from ..store.config_path import default_config_path
+from ..store.config_path import default_config_path, may_exist
 from . import auth
 from .markup import Printer, escape
 
@@ -258,7 +258,7 @@ def _saved(text: str) -> Any:
     """The saved device named ``text``, or None. With no config file there is no
     saved name: the config model is not even imported (``info`` starts faster)."""
     path = default_config_path()
-    if not os.path.lexists(path):
+    if not may_exist(path):
         return None
     from ..store.config import ConfigStore
 

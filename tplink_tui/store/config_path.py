@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["APP_NAME", "CONFIG_ENV", "CREDENTIALS_ENV", "credentials_path", "default_config_path"]
+__all__ = [
+    "APP_NAME",
+    "CONFIG_ENV",
+    "CREDENTIALS_ENV",
+    "credentials_path",
+    "default_config_path",
+    "may_exist",
+]
 
 APP_NAME = "tplink-tui"
 CONFIG_ENV = "TPLINK_TUI_CONFIG"
@@ -25,6 +32,19 @@ def default_config_path() -> Path:
     import platformdirs  # only without the variable: a few ms of start-up
 
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.json"
+
+
+def may_exist(path: Path) -> bool:
+    """False only when reading ``path`` would find no file (what the stores call
+    missing: nothing there, or a dangling symlink); any other trouble is the store's
+    to report, so it reads and says so."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def credentials_path() -> Path:
