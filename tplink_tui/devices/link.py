@@ -39,13 +39,12 @@ from ..errors import (
 )
 from ..transport import DEFAULT_TIMEOUT, Connection
 from ..transports.errors import Credentials
-from . import smart
-from .smart_client import SmartSide
 
 if TYPE_CHECKING:
     from ..transports.aes import AesTransport
     from ..transports.klap import KlapTransport
     from .client import DeviceClient
+    from .smart_client import SmartSide
 
 DEFAULT_HTTP_PORT = 80
 """KLAP and AES listen on HTTP's port (``transports.http``, imported only when used:
@@ -189,6 +188,8 @@ class DeviceLink:
         if self.dialect != "smart":
             return None
         if self._smart is None:
+            from .smart_client import SmartSide  # an old plug never needs the dialect
+
             self._smart = SmartSide(cast("DeviceClient", self))
         return self._smart
 
@@ -268,6 +269,8 @@ class DeviceLink:
 
     async def _detect_over(self, name: str) -> None:
         """One read-only probe: old JSON answers without ``error_code``."""
+        from . import smart
+
         reply = smart.decode(
             await self.connection.request(smart.encode(smart.component_nego()), retry_safe=True)
         )

@@ -25,21 +25,17 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..transports.errors import Credentials
 from .config_files import load_json, locked, read_file
-from .config_model import default_config_path
+from .config_path import CREDENTIALS_ENV, credentials_path
 
 __all__ = ["CREDENTIALS_ENV", "CredentialStore", "default_credentials_path"]
 
-CREDENTIALS_ENV = "TPLINK_TUI_CREDENTIALS"
 FILE_MODE = 0o600
 LOCK_TIMEOUT = 10.0
 
 
 def default_credentials_path() -> Path:
     """``$TPLINK_TUI_CREDENTIALS`` if set, else ``credentials.json`` beside the config."""
-    env = os.environ.get(CREDENTIALS_ENV)
-    if env:
-        return Path(env).expanduser()
-    return default_config_path().with_name("credentials.json")
+    return credentials_path()
 
 
 class CredentialStore:
