@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tplink_tui.cli import watch
+from tplink_tui.cli import watch_json as watch
 from tplink_tui.cli.common import Target
 from tplink_tui.devices.models import DeviceState, EnergyReading, parse_sysinfo
 from tplink_tui.monitor import Snapshot, Status
@@ -136,3 +136,15 @@ def test_offline_and_errors_take_the_general_line() -> None:
         line = watch.snapshot_json(target, snap)
         assert line == reference(target, snap)
         assert "\x1b" not in line
+
+
+@pytest.mark.parametrize("stamp", [1_764_000_000.0, 1_764_000_000.0005, 1_764_000_000.9999, 1.5])
+def test_the_clock_is_isoformat_to_the_millisecond(
+    monkeypatch: pytest.MonkeyPatch, stamp: float
+) -> None:
+    from datetime import datetime
+
+    clock = watch._Clock()
+    monkeypatch.setattr(watch.time, "time", lambda: stamp)
+    expected = datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="milliseconds")
+    assert clock.now() == expected

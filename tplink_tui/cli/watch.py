@@ -14,7 +14,6 @@ import contextlib
 import gc
 import os
 import sys
-import time
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -22,9 +21,9 @@ from ..errors import DeviceUnreachable, ProtocolError, UsageError
 from ..monitor import Monitor, Snapshot, Status
 from ..present import power
 from ..recorder import start_recording
-from ..untrusted import dumps
-from .common import Target, prepare, resolve, run, safe, state_dict, stdout
+from .common import Target, prepare, resolve, run, safe, stdout
 from .main import EXIT_CODES_HELP, verb
+from .watch_json import snapshot_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,123 +52,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="do not record readings in the energy history (recorded by default)",
     )
     parser.set_defaults(func=run_watch)
-
-
-class _Clock:
-    """``datetime.now().astimezone().isoformat(timespec="milliseconds")``, fast.
-
-    Hundreds of readings a second share their second: its text (and the UTC
-    offset) is made once per second, the milliseconds appended per reading."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._head = self._offset = ""
-
-    def now(self) -> str:
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            stamp = datetime.fromtimestamp(second).astimezone()
-            text = stamp.isoformat(timespec="seconds")
-            self._head, self._offset = text[:19], text[19:]
-            self._second = second
-        return f"{self._head}.{int((now - second) * 1000):03d}{self._offset}"
-
-
-_clock = _Clock()
-
-
-def snapshot_dict(target: Target, snap: Snapshot) -> dict[str, Any]:
-    """One JSON line: the time, the status and (when online) the info --json fields."""
-    data: dict[str, Any] = {
-        "time": _clock.now(),
-        "key": snap.key,
-        "status": str(snap.status),
-        "error": snap.error,
-    }
-    if snap.status is Status.ONLINE and snap.state is not None:
-        data.update(state_dict(target, snap.state))
-    else:
-        data.update({"host": target.host, "port": target.port, "name": target.name})
-    return data
-
-
-def snapshot_json(target: Target, snap: Snapshot) -> str:
-    """``dumps(snapshot_dict(target, snap), compact=True)``, the same text, fast.
-
-    ``watch --json`` writes one per reading, hundreds a second: the object is
-    built in one go, and each meter value is rounded (as ``common.reading_dict``
-    rounds it) through a cache, because a correctly rounded ``round(x, 6)`` is a
-    decimal conversion and a strip's line has 28 of them."""
-    state = snap.state
-    if snap.status is not Status.ONLINE or state is None:
-        return dumps(snapshot_dict(target, snap), compact=True)
-    info = state.sysinfo
-    readings = state.outlet_energy
-    outlets = []
-    for o in info.children:
-        r = readings.get(o.index)
-        row: dict[str, Any] = {"index": o.index, "id": o.id, "alias": o.alias, "is_on": o.is_on}
-        row["on_time"] = o.on_time
-        if r is None:
-            row.update(_NO_READING)
-        else:
-            row["power_w"] = _round6(r.power_w)
-            row["voltage_v"] = _round6(r.voltage_v)
-            row["current_a"] = _round6(r.current_a)
-            row["total_kwh"] = _round6(r.total_kwh)
-        outlets.append(row)
-    meter = state.outlets_total() if info.is_strip else state.energy
-    line: dict[str, Any] = {
-        "time": _clock.now(),
-        "key": snap.key,
-        "status": "online",
-        "error": snap.error,
-        "host": target.host,
-        "port": target.port,
-        "name": target.name,
-        "transport": target.transport,
-        "alias": info.alias,
-        "model": info.model,
-        "type": info.device_type,
-        "mac": info.mac,
-        "device_id": info.device_id,
-        "hw_ver": info.hw_ver,
-        "sw_ver": info.sw_ver,
-        "is_on": info.is_on,
-        "led": info.led_on,
-        "rssi": info.rssi,
-        "on_time": info.on_time,
-        "has_meter": info.has_emeter,
-    }
-    if meter is None:
-        line.update(_NO_READING)
-    else:
-        line["power_w"] = _round6(meter.power_w)
-        line["voltage_v"] = _round6(meter.voltage_v)
-        line["current_a"] = _round6(meter.current_a)
-        line["total_kwh"] = _round6(meter.total_kwh)
-    line["outlets"] = outlets
-    return dumps(line, compact=True)
-
-
-_NO_READING: dict[str, float | None] = dict.fromkeys(
-    ("power_w", "voltage_v", "current_a", "total_kwh")
-)
-_ROUNDED: dict[float, float] = {}
-_ROUNDED_MAX = 1 << 16
-
-
-def _round6(value: float | None) -> float | None:
-    """``round(value, 6)``, remembered: meters repeat their values a lot."""
-    if type(value) is not float or not value:  # None, ints, and ±0.0 (equal keys)
-        return None if value is None else round(value, 6)
-    rounded = _ROUNDED.get(value)
-    if rounded is None:
-        if len(_ROUNDED) >= _ROUNDED_MAX:
-            _ROUNDED.clear()
-        rounded = _ROUNDED[value] = round(value, 6)
-    return rounded
 
 
 def snapshot_line(target: Target, snap: Snapshot) -> str:
@@ -247,14 +129,21 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
 
     lines = _Lines(sys.stdout, pipe_closed)
 
+    count = args.count
+    finished = 0  # devices that have had their --count readings
+
     def on_snapshot(snap: Snapshot) -> None:
-        target = targets[snap.key]
-        if not result.pipe_open or (args.count is not None and counts[snap.key] >= args.count):
+        nonlocal finished
+        key = snap.key
+        seen = counts[key]
+        if not result.pipe_open or (count is not None and seen >= count):
             return
-        counts[snap.key] += 1
+        counts[key] = seen = seen + 1
+        target = targets[key]
         if snap.status is Status.ONLINE:
-            result.answered.add(snap.key)
-            target.transport = monitor.client(snap.key).transport_name or target.transport
+            result.answered.add(key)
+            if snap.status_changed or target.transport == "auto":
+                target.transport = monitor.client(key).transport_name or target.transport
         try:
             if args.json:
                 lines.write(snapshot_json(target, snap) + "\n")
@@ -267,8 +156,10 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
             result.failure = exc
             done.set()
             return
-        if args.count is not None and all(n >= args.count for n in counts.values()):
-            done.set()
+        if count is not None and seen == count:
+            finished += 1
+            if finished == len(counts):
+                done.set()
 
     monitor.subscribe(on_snapshot)
     recorder, problem = start_recording(monitor, enabled=args.history)
