@@ -13,6 +13,7 @@ which the App maps onto its workers, so quitting cancels it like any worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import date, datetime
@@ -439,8 +440,21 @@ class DashboardController:
     # -- history ---------------------------------------------------------------------------
 
     def start_history(self, path: Path | None) -> str | None:
-        """Record every reading; the problem (history then off) as text, if any."""
-        self.recorder, problem = start_recording(self.monitor, path=path)
+        """Record every reading; the problem (history then off) as text, if any.
+
+        A later problem (the writer process died, the disk filled) is told once as
+        a toast: the writer's threads hand it to the event loop."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def told(text: str) -> None:  # called on a writer thread
+            if loop is not None:
+                with contextlib.suppress(RuntimeError):  # the app has closed its loop
+                    loop.call_soon_threadsafe(lambda: self.notify(text, severity="warning"))
+
+        self.recorder, problem = start_recording(self.monitor, path=path, on_problem=told)
         if self.recorder is not None:
             try:
                 # A database locked by another process opens in the background:
