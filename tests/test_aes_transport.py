@@ -156,3 +156,32 @@ async def test_login_is_redacted_in_traffic(sim: NewerSimulator) -> None:
     assert any("login_device" in text for text in seen)
     secret = base64.b64encode(TEST_PASSWORD.encode()).decode()
     assert all(secret not in text and TEST_PASSWORD not in text for text in seen)
+
+
+async def test_one_key_for_every_session_made_off_the_event_loop(
+    sim: NewerSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Making an RSA key takes ~10-20 ms: a thousand devices trying AES must not make
+    a thousand, nor stall the event loop while the one is made."""
+    import threading
+
+    from tplink_tui.transports import aes
+
+    made: list[bool] = []
+    real = aes.new_private_key
+
+    def counted() -> rsa.RSAPrivateKey:
+        made.append(threading.current_thread() is threading.main_thread())
+        return real()
+
+    monkeypatch.setattr(aes, "new_private_key", counted)
+    monkeypatch.setattr(aes, "_shared_key", None)
+    devices = [await sim.add("ep25") for _ in range(3)]
+    transports = [AesTransport(d.host, d.port, credentials=CREDS) for d in devices]
+    try:
+        for t in transports:
+            assert _info(await t.request(INFO))["model"] == "EP25"
+    finally:
+        for t in transports:
+            await t.close()
+    assert made == [False]  # one key, made on a worker thread

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,23 @@ HANDSHAKE_LENGTH = 314
 
 def new_private_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+_shared_key: rsa.RSAPrivateKey | None = None
+_shared_key_lock = threading.Lock()
+
+
+def shared_private_key() -> rsa.RSAPrivateKey:
+    """The one RSA key every AES session of this process offers, made on first need.
+
+    A key takes ~10-20 ms to make: one per device would stall a dashboard whose
+    thousand unreachable devices all try AES. The key only carries each session's
+    own AES key to us and never leaves this process, so sharing it costs nothing."""
+    global _shared_key
+    with _shared_key_lock:
+        if _shared_key is None:
+            _shared_key = new_private_key()
+        return _shared_key
 
 
 def handshake_body(key: rsa.RSAPrivateKey) -> bytes:
@@ -103,7 +121,7 @@ class AesTransport:
         *,
         credentials: Credentials,
         login_version: int | None = None,
-        key_factory: Callable[[], rsa.RSAPrivateKey] = new_private_key,
+        key_factory: Callable[[], rsa.RSAPrivateKey] = shared_private_key,
     ) -> None:
         self.host = host
         self.port = port
@@ -179,8 +197,8 @@ class AesTransport:
         self._token = self._cipher = None
         self._http.cookie = None
         self.handshakes += 1
-        if self._private_key is None:
-            self._private_key = self._key_factory()
+        if self._private_key is None:  # off the event loop (the key maker frees the GIL)
+            self._private_key = await asyncio.to_thread(self._key_factory)
         reply = await self._http.post("/app", handshake_body(self._private_key), headers=HEADERS)
         result = self._outer(reply, "handshake")
         try:
