@@ -162,6 +162,7 @@ class Hub:
         """Switch through the monitor's client; the new state once the device confirmed."""
         client = self.monitor.client(device.key)
         spec = None if outlet is None or outlet == "" else outlet
+        release = self.monitor.hold(device.key)  # sent before the polls not started yet
         try:
             async with asyncio.timeout(self.timeout * 2 + 1):
                 if action == "toggle":
@@ -172,6 +173,7 @@ class Hub:
         except TimeoutError:
             raise DeviceTimeout(f"{device.key}: no reply within {self.timeout:g} s") from None
         finally:
+            release()
             self.monitor.refresh(device.key)
         where = f" outlet {spec}" if spec else ""
         log.info("%s%s: %s, now %s", device.saved.name, where, action, "on" if new else "off")

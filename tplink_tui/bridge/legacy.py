@@ -110,10 +110,12 @@ async def handle(request: web.Request) -> web.Response:
     if not isinstance(target, str) or not target.strip():
         raise UsageError("'ip' should be a bridged device's address or saved name")
     device = hub.find(target)
+    release = hub.monitor.hold(device.key) if name in WRITES else None  # before polls
     try:
         reply = await REQUESTS[name](hub.monitor.client(device.key))
     finally:
-        if name in WRITES:
+        if release is not None:
+            release()
             hub.monitor.refresh(device.key)
     if name in WRITES:
         log.info("%s: %s (legacy API)", device.saved.name, name)
