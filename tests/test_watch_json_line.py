@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tplink_tui.cli import common
 from tplink_tui.cli import watch_json as watch
 from tplink_tui.cli.common import Target
 from tplink_tui.devices.models import DeviceState, EnergyReading, parse_sysinfo
@@ -98,6 +99,21 @@ def test_strip_line_is_the_reference(
     assert watch.snapshot_json(target, snap) == reference(target, snap)
 
 
+@settings(max_examples=500, deadline=None)
+@given(value=values)
+def test_round6_is_round_to_6_places(value: Any) -> None:
+    """The remembered rounding (both JSON paths use it) is ``round(x, 6)``: value, type, sign."""
+    for _ in range(2):  # the first time rounds, the second remembers
+        got, expected = common.round6(value), None if value is None else round(value, 6)
+        assert type(got) is type(expected)
+        if isinstance(expected, float) and math.isnan(expected):
+            assert math.isnan(got)
+        else:
+            assert got == expected
+        if isinstance(expected, float):
+            assert math.copysign(1, got) == math.copysign(1, expected)
+
+
 def test_the_rounding_cache_keeps_types_and_signs() -> None:
     """5 and 5.0, 0.0 and -0.0 are equal dict keys: the line must still tell them apart."""
     target = Target("127.0.0.1", 9999)
@@ -112,8 +128,8 @@ def test_the_rounding_cache_keeps_types_and_signs() -> None:
 
 
 def test_noise_is_rounded_and_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watch, "_ROUNDED_MAX", 8)
-    monkeypatch.setattr(watch, "_ROUNDED", {})
+    monkeypatch.setattr(common, "_ROUNDED_MAX", 8)
+    monkeypatch.setattr(common, "_ROUNDED", {})
     target = Target("127.0.0.1", 9999)
     for i in range(50):
         noisy = 0.1 * i + 0.2
@@ -122,7 +138,7 @@ def test_noise_is_rounded_and_the_cache_stays_bounded(monkeypatch: pytest.Monkey
         line = watch.snapshot_json(target, snap)
         assert line == reference(target, snap)
         assert json.loads(line)["power_w"] == round(noisy, 6)
-        assert len(watch._ROUNDED) <= 8
+        assert len(common._ROUNDED) <= 8
 
 
 def test_offline_and_errors_take_the_general_line() -> None:

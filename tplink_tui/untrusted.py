@@ -151,7 +151,7 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
     it can: it writes NaN and infinities as null itself, and refuses what json
     would write differently (integers over 64 bits, lone surrogates, non-string
     keys), which then takes the json way."""
-    if compact and indent is None and _fast_json() is not None:
+    if compact and indent is None and fast_json() is not None:
         try:
             text = _orjson.dumps(value).decode()
         except TypeError:
@@ -171,7 +171,7 @@ def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> st
     return _escape_unsafe(text)
 
 
-def _fast_json() -> Any:
+def fast_json() -> Any:
     global _orjson
     if _orjson is None:
         try:

@@ -382,26 +382,45 @@ def confirm(args: argparse.Namespace, action: str, detail: str = "") -> None:
 # -- JSON views of the device model ----------------------------------------------------
 
 
-def _round(value: float | None) -> float | None:
-    """Drop float noise (71.20599999999999) without losing the meters' resolution."""
-    return None if value is None else round(value, 6)
+_NO_READING = (None, None, None, None)
+_ROUNDED: dict[float, float] = {}
+_ROUNDED_MAX = 1 << 16
+
+
+def round6(value: float | None) -> float | None:
+    """``round(value, 6)``: drops float noise (71.20599999999999), keeps the meters'
+    resolution. Remembered for floats other than ±0.0 (a correctly rounded decimal
+    conversion is slow, ``watch --json`` rounds 28 values a strip a poll, and meters
+    repeat their values a lot; 0.0 and -0.0, 5 and 5.0 are equal keys, so those are
+    rounded afresh)."""
+    if type(value) is not float or not value:
+        return None if value is None else round(value, 6)
+    rounded = _ROUNDED.get(value)
+    if rounded is None:
+        if len(_ROUNDED) >= _ROUNDED_MAX:
+            _ROUNDED.clear()
+        rounded = _ROUNDED[value] = round(value, 6)
+    return rounded
+
+
+def meter_values(reading: EnergyReading | None) -> tuple[Any, Any, Any, Any]:
+    """W, V, A and kWh of a reading, each through ``round6`` (all None without one)."""
+    if reading is None:
+        return _NO_READING
+    get = _ROUNDED.get
+    p, v, c, t = reading.power_w, reading.voltage_v, reading.current_a, reading.total_kwh
+    # a remembered float at once, else round6 (None, ints, ±0.0, the first time)
+    return (
+        (get(p) if type(p) is float else None) or round6(p),
+        (get(v) if type(v) is float else None) or round6(v),
+        (get(c) if type(c) is float else None) or round6(c),
+        (get(t) if type(t) is float else None) or round6(t),
+    )
 
 
 def reading_dict(reading: EnergyReading | None) -> dict[str, float | None]:
-    if reading is None:
-        return {"power_w": None, "voltage_v": None, "current_a": None, "total_kwh": None}
-    power, voltage, current, total = (
-        reading.power_w,
-        reading.voltage_v,
-        reading.current_a,
-        reading.total_kwh,
-    )  # as_dict() with _round, spelled out: watch --json makes one per outlet per poll
-    return {
-        "power_w": None if power is None else round(power, 6),
-        "voltage_v": None if voltage is None else round(voltage, 6),
-        "current_a": None if current is None else round(current, 6),
-        "total_kwh": None if total is None else round(total, 6),
-    }
+    power, voltage, current, total = meter_values(reading)
+    return {"power_w": power, "voltage_v": voltage, "current_a": current, "total_kwh": total}
 
 
 def outlet_ref(outlet: OutletInfo | None) -> dict[str, Any] | None:

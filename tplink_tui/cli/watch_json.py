@@ -2,9 +2,8 @@
 
 ``snapshot_dict`` is the reference (the ``info --json`` fields with the time and
 the status); ``snapshot_json`` writes the same text, byte for byte, with as few
-Python calls as it takes: the object is built in one go, each meter value is
-rounded as ``common.reading_dict`` rounds it through a bounded cache (a correctly
-rounded ``round(x, 6)`` is a decimal conversion, and a strip's line has 28), and
+Python calls as it takes: the object is built in one go, the meter values come
+from ``common.meter_values`` (rounded through its cache, as ``info --json``'s), and
 the text comes from orjson directly. Anything unusual (offline, a value orjson
 refuses, no orjson) takes the reference path.
 """
@@ -16,10 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from .. import untrusted
-from ..devices.models import EnergyReading
 from ..monitor import Snapshot, Status
 from ..untrusted import dumps
-from .common import Target, state_dict
+from .common import Target, meter_values, state_dict
 
 __all__ = ["snapshot_dict", "snapshot_json"]
 
@@ -69,14 +67,14 @@ def snapshot_dict(target: Target, snap: Snapshot) -> dict[str, Any]:
 def snapshot_json(target: Target, snap: Snapshot) -> str:
     """``dumps(snapshot_dict(target, snap), compact=True)``, the same text, fast."""
     state = snap.state
-    fast = untrusted._orjson or untrusted._fast_json()
+    fast = untrusted.fast_json()
     if snap.status is not Status.ONLINE or state is None or not fast:
         return dumps(snapshot_dict(target, snap), compact=True)
     info = state.sysinfo
     readings = state.outlet_energy
     outlets = []
     for o in info.children:
-        p, v, c, t = _meter(readings.get(o.index))
+        p, v, c, t = meter_values(readings.get(o.index))
         outlets.append(
             {
                 "index": o.index,
@@ -90,7 +88,7 @@ def snapshot_json(target: Target, snap: Snapshot) -> str:
                 "total_kwh": t,
             }
         )
-    p, v, c, t = _meter(state.outlets_total() if outlets else state.energy)
+    p, v, c, t = meter_values(state.outlets_total() if outlets else state.energy)
     line = {
         "time": _clock.now(),
         "key": snap.key,
@@ -125,36 +123,3 @@ def snapshot_json(target: Target, snap: Snapshot) -> str:
     if text.isascii() and "\x7f" not in text:
         return text
     return dumps(line, compact=True)  # escapes what a terminal could act on
-
-
-_NO_READING = (None, None, None, None)
-_ROUNDED: dict[float, float] = {}
-_ROUNDED_MAX = 1 << 16
-
-
-def _meter(reading: EnergyReading | None) -> tuple[Any, Any, Any, Any]:
-    """W, V, A and kWh, each as ``round(value, 6)`` (``common.reading_dict``)."""
-    if reading is None:
-        return _NO_READING
-    get = _ROUNDED.get
-    p, v, c, t = reading.power_w, reading.voltage_v, reading.current_a, reading.total_kwh
-    # a cached float, else the careful way (None, ints, ±0.0, the first time)
-    return (
-        (get(p) if type(p) is float else None) or _round6(p),
-        (get(v) if type(v) is float else None) or _round6(v),
-        (get(c) if type(c) is float else None) or _round6(c),
-        (get(t) if type(t) is float else None) or _round6(t),
-    )
-
-
-def _round6(value: float | None) -> float | None:
-    """``round(value, 6)``, remembered for floats other than ±0.0 (meters repeat
-    their values a lot; 0.0 and -0.0, 5 and 5.0 are equal keys, told apart here)."""
-    if type(value) is not float or not value:
-        return None if value is None else round(value, 6)
-    rounded = _ROUNDED.get(value)
-    if rounded is None:
-        if len(_ROUNDED) >= _ROUNDED_MAX:
-            _ROUNDED.clear()
-        rounded = _ROUNDED[value] = round(value, 6)
-    return rounded
