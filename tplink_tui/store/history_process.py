@@ -5,7 +5,7 @@ every ``batch_interval`` seconds (sooner at ``batch_size`` rows), packs what is
 queued with ``marshal`` and writes it to the writer process (``history_child``)
 in one frame; a reader thread takes its status lines (commits, errors, flushes).
 With a thread writer the SQLite work and the GIL handoffs cost the poll loop
-about a quarter of its CPU at 200 plugs polled flat out; here the loop pays for
++16 to +19 % of its CPU at 200 plugs polled flat out (bench_compare); here the loop pays for
 the append and the packing, and the other core does the rest.
 
 The interface is ``HistoryWriter``'s. The database is opened once here first, so
@@ -19,7 +19,6 @@ counted as dropped.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import contextlib
 import itertools
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, cast
@@ -43,7 +41,7 @@ from .history_db import (
     connect,
     default_history_path,
 )
-from .history_writer import OPEN_WAIT
+from .history_writer import OPEN_WAIT, close_at_exit
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +132,7 @@ class HistoryProcessWriter:
         self._reader = threading.Thread(target=self._read_loop, name="history-read", daemon=True)
         self._sender.start()
         self._reader.start()
-        atexit.register(_close_at_exit, weakref.ref(self))
+        close_at_exit(self)
 
     # ---- producer side (any thread, never blocks)
 
@@ -342,9 +340,3 @@ class HistoryProcessWriter:
                 self.on_error(error)
             except Exception:  # a broken callback must not stop the reader
                 log.exception("history on_error callback failed")
-
-
-def _close_at_exit(ref: weakref.ref[HistoryProcessWriter]) -> None:
-    writer = ref()
-    if writer is not None:
-        writer.close(timeout=5.0)

@@ -22,6 +22,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from .history_db import (
     HistoryLocked,
@@ -104,7 +105,7 @@ class HistoryWriter:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
         self._thread.start()
-        atexit.register(_close_at_exit, weakref.ref(self))
+        close_at_exit(self)
 
     # ---- producer side (any thread, never blocks)
 
@@ -278,7 +279,20 @@ class HistoryWriter:
                 log.exception("history on_error callback failed")
 
 
-def _close_at_exit(ref: weakref.ref[HistoryWriter]) -> None:
+class _Closes(Protocol):
+    def close(self, timeout: float | None = 10.0) -> None: ...
+
+
+_W = TypeVar("_W", bound=_Closes)
+
+
+def close_at_exit(writer: _W) -> None:
+    """Close ``writer`` (what it still holds is written) when the program ends, unless
+    it was collected first: a weak reference, so the hook keeps nothing alive."""
+    atexit.register(_close_if_alive, weakref.ref(writer))
+
+
+def _close_if_alive(ref: weakref.ref[_W]) -> None:
     writer = ref()
     if writer is not None:
         writer.close(timeout=5.0)
