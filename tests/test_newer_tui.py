@@ -203,6 +203,8 @@ async def test_discover_screen_adds_a_newer_plug(newer: NewerSimulator, tmp_path
         await wait_for(pilot, lambda: bool(getattr(app.screen, "found", None)))
         found = app.screen.found  # type: ignore[attr-defined]
         assert len(found) == 1 and found[0].model.startswith("KP125M")
+        # the results table is drawn after the scan's answer is kept: wait for the frame
+        await wait_for(pilot, lambda: "KLAP · needs login" in screen_text(app))
         shown = screen_text(app)
         assert "KLAP · needs login" in shown and "not supported" not in shown
         mac = plug.state.identity.mac_as(":")
