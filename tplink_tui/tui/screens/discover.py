@@ -27,6 +27,7 @@ from ...discovery import (
 from ...errors import TplinkError
 from ...present import format_address, outlets_on
 from ..safe import text as safe_text
+from ..widgets.table_widths import fit_columns
 
 Scanner = Callable[[str, int, float], Awaitable[DiscoveryResult]]
 Found = DiscoveredDevice | NewDevice  # a row: an old-protocol plug or a newer one
@@ -155,6 +156,7 @@ class DiscoverScreen(ModalScreen[list[Found] | None]):
             notes.append(f"{len(result.invalid)} invalid repl(ies) skipped.")
         notes.append("enter adds the highlighted device, ctrl+a adds all new ones.")
         self.query_one("#discover-status", Label).update(safe_text(" ".join(notes), limit=None))
+        fit_columns(table)
         table.focus()
 
     def _row(self, found: Found, model: str, alias: str, mac: str, state: str) -> None:

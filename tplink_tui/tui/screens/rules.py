@@ -20,6 +20,7 @@ from ...devices.client import DeviceClient
 from ...devices.rules import AWAY, SCHEDULE, Rule
 from ...errors import TplinkError
 from ..safe import text as safe_text
+from ..widgets.table_widths import fit_columns
 from .confirm import ConfirmScreen
 from .rules_edit import RuleEditScreen
 from .rules_footer import ScreenFooter
@@ -135,6 +136,7 @@ class RulesScreen(Screen[None]):
                 safe_text(rule.name, limit=40),
                 key=rule.id or str(number),
             )
+        fit_columns(table)
         if self.rules:
             table.move_cursor(row=min(row, len(self.rules) - 1))
 
