@@ -19,6 +19,7 @@ from tplink_tui.store.history import HistoryStore
 from tplink_tui.store.history_db import Reading
 from tplink_tui.tariff import Tariff
 from tplink_tui.tui.app import TplinkApp
+from tplink_tui.tui.chart_data import ChartSeries
 from tplink_tui.tui.sample import TODAY, SampleApp
 from tplink_tui.tui.screens.energy import EnergyScreen, device_stats, energy_text
 from tplink_tui.tui.widgets.detail import OutletRow
@@ -91,6 +92,30 @@ async def test_range_keys_and_the_history_behind_them(simulator: Simulator, tmp_
         await pilot.press("4")
         assert app.controller.chart_range == 3
         await wait_for(pilot, lambda: (c := chart_of(app).chart) is not None and c.span == 604800)
+
+
+async def test_a_build_draws_the_data_its_key_was_taken_from(tmp_path: Path) -> None:
+    """The selection moving on and back while a chart builds on its thread: the picture
+    kept under a device's key is that device's (the sample's Desk once showed the
+    Fridge's curve this way, and kept it, as the key matched)."""
+    now = time.time()
+    low = ChartSeries(300.0, now, {-1: [(now - 9, 10.0), (now, 10.0)]}, {-1: "Lamp"})
+    high = ChartSeries(300.0, now, {-1: [(now - 9, 300.0), (now, 300.0)]}, {-1: "Lamp"})
+    app = sample(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chart = chart_of(app)
+        chart.show(low)
+        await wait_for(pilot, lambda: chart.built)
+        with chart._lock:  # the build thread waits here, as behind a slow build
+            chart.show(high)
+            chart.render()  # the build for the 300 W key is asked for ...
+            await pilot.pause(0.2)
+            chart.show(low)  # ... and the data moves back before it runs
+        time.sleep(0.5)  # the loop busy: the thread draws now, the widget shows `low`
+        chart.show(high)
+        await wait_for(pilot, lambda: chart.built)
+        drawn = chart.render().plain  # type: ignore[union-attr]
+        assert "300 W" in drawn and "10 W" not in drawn
 
 
 def test_axis_words() -> None:

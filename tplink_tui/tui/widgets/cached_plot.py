@@ -15,6 +15,7 @@ import contextlib
 import math
 import threading
 import time
+from typing import Any
 
 from rich.text import Text
 from textual.app import RenderResult
@@ -47,6 +48,9 @@ class CachedPlot(PlotextPlot):
     key press is never stuck behind a chart; until it is done the previous picture
     stays. One build at a time (one plotext figure per widget), and new data is
     drawn at most every ``MIN_INTERVAL`` (a 5-minute chart needs no 1 Hz redraw).
+    The thread draws ``data()`` as it was when the key was taken: reading the widget
+    from the thread drew another device's curve under this one's key when the
+    selection moved on and back during a build (it then stayed, as the key matched).
     """
 
     DEFAULT_CSS = """
@@ -73,7 +77,11 @@ class CachedPlot(PlotextPlot):
         """
         return None
 
-    def draw(self, width: int, height: int) -> None:
+    def data(self) -> object:
+        """What ``draw`` draws, taken on the event loop with the key (never changed later)."""
+        raise NotImplementedError
+
+    def draw(self, width: int, height: int, data: Any) -> None:
         """Make the plotext calls for a ``width`` x ``height`` chart (cleared before)."""
         raise NotImplementedError
 
@@ -133,9 +141,9 @@ class CachedPlot(PlotextPlot):
             self._wanted = key
             self._last_build = time.monotonic()
             theme = self._get_plotext_theme_name(self.app.theme)
-            width, height = self.size.width, self.size.height
+            width, height, data = self.size.width, self.size.height, self.data()
             self.run_worker(
-                lambda: self._build(key, theme, width, height), thread=True, group="plot"
+                lambda: self._build(key, theme, width, height, data), thread=True, group="plot"
             )
         return self._built[1] if self._built is not None else Text("")
 
@@ -143,7 +151,9 @@ class CachedPlot(PlotextPlot):
         self._later = False
         self.refresh()
 
-    def _build(self, key: tuple[object, ...], theme: str, width: int, height: int) -> None:
+    def _build(
+        self, key: tuple[object, ...], theme: str, width: int, height: int, data: object
+    ) -> None:
         """On a worker thread: plotext's figure as Text, then handed to the event loop."""
         with self._lock:
             if self._wanted != key:
@@ -158,7 +168,7 @@ class CachedPlot(PlotextPlot):
                 plt.theme(theme)
                 plt.plotsize(width, height)
                 plt._set_size(width, height)  # as PlotextPlot.render does (plotext issue 5)
-                self.draw(width, height)
+                self.draw(width, height, data)
                 text = Text.from_ansi(plt.build(), no_wrap=True, end="")
             seconds = time.perf_counter() - start
         with contextlib.suppress(RuntimeError):  # the app is closing

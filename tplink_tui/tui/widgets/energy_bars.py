@@ -31,13 +31,17 @@ class EnergyBars(CachedPlot):
     def signature(self) -> tuple[object, ...]:
         return (self.title, tuple(self.labels), tuple(self.values))
 
-    def draw(self, width: int, height: int) -> None:
+    def data(self) -> tuple[str, list[str], list[float]]:
+        return self.title, self.labels, self.values  # show() replaces them, never changes them
+
+    def draw(self, width: int, height: int, data: tuple[str, list[str], list[float]]) -> None:
         plt = self.plt
-        unit, scale = energy_unit(self.values)
-        plt.title(f"{self.title} ({unit})" if self.values else f"{self.title}: no data yet")
-        if not self.values:
+        title, labels, values = data
+        unit, scale = energy_unit(values)
+        plt.title(f"{title} ({unit})" if values else f"{title}: no data yet")
+        if not values:
             return
-        scaled = [v * scale for v in self.values]
+        scaled = [v * scale for v in values]
         positions = list(range(1, len(scaled) + 1))
         plt.bar(positions, scaled, color=SERIES_COLORS[0], width=0.5, reset_ticks=False)
         plt.xlim(0.4, len(positions) + 0.6)
@@ -45,7 +49,7 @@ class EnergyBars(CachedPlot):
         room = max(1, width // 6)
         every = max(1, -(-len(positions) // room))
         ticks = positions[::every]
-        plt.xticks([float(p) for p in ticks], [self.labels[p - 1] for p in ticks])
+        plt.xticks([float(p) for p in ticks], [labels[p - 1] for p in ticks])
         top = nice_top(max(scaled) * 1.05) if max(scaled) > 1 else 1.0
         plt.ylim(0, top)
         levels = axis_levels(top, height)

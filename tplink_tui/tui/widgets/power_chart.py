@@ -55,9 +55,12 @@ class PowerChart(CachedPlot):
         chart = self.chart
         return None if chart is None else (chart.span, chart.source, tuple(chart.names.items()))
 
-    def draw(self, width: int, height: int) -> None:
+    def data(self) -> tuple[ChartSeries | None, str]:
+        return self.chart, self.note  # show() replaces the series, never changes one
+
+    def draw(self, width: int, height: int, data: tuple[ChartSeries | None, str]) -> None:
         plt = self.plt
-        chart = self.chart
+        chart, note = data
         span = chart.span if chart else 300.0
         plt.xlim(-span, 0)
         step = _time_step(span, width)
@@ -77,7 +80,7 @@ class PowerChart(CachedPlot):
                 plt.plot(xs, ys, marker="hd", color=series_color(outlet))
                 drawn = True
         if not drawn:
-            plt.title(self.note or "no readings in this range yet")
+            plt.title(note or "no readings in this range yet")
 
 
 def _time_step(span: float, width: int) -> float:
