@@ -11,11 +11,13 @@ flat out and all at once, in one run:
   ``json.loads``, no model: the floor the targets are ratios against;
 - ``watch``: ``tplink-tui watch --json -i 0.001`` (history on, the default), its
   JSON lines to a file, run by ``clients/watch.py``; ``watch-nohist``: the same
-  with ``--no-history``; ``watch-thread``: history on the thread writer (before
-  the writer process);
+  with ``--no-history``; ``watch-every``: history storing every reading (the
+  recorder's 0.4 s spacing off, as before it), to show what a row costs;
+  ``watch-thread`` (only when asked for): history on the thread writer (before the
+  writer process);
 - ``monitor``: ``clients/monitor.py``, the dashboard's poll path (``Monitor`` +
-  the history recorder) without the screen; ``monitor-nohist``, ``monitor-thread``
-  as for watch;
+  the history recorder) without the screen; ``monitor-nohist``, ``monitor-every``,
+  ``monitor-thread`` as for watch;
 - ``kasa-speedups`` / ``kasa-pure``: ``clients/pykasa.py`` under python-kasa with
   and without kasa-crypt + orjson, each in a virtual environment this script
   builds from the package registry (python-kasa is GPL: run, never imported).
@@ -68,15 +70,19 @@ SAME_REQUESTS = (
     "bare",
     "watch",
     "watch-nohist",
+    "watch-every",
     "watch-thread",
     "monitor",
     "monitor-nohist",
+    "monitor-every",
     "monitor-thread",
 )
 ALL_VARIANTS = (*SAME_REQUESTS, "kasa-speedups", "kasa-pure")
+DEFAULT_VARIANTS = tuple(v for v in ALL_VARIANTS if not v.endswith("-thread"))
 COMPARE = (("hs110", 200), ("hs300", 50))
 GROWTH_COUNTS = (200, 1000, 2000)
 GROWTH_VARIANTS = ("bare", "watch", "monitor")
+WRITERS = ("-thread", "-every")  # a variant's history writer: clients' --writer
 SHORT = 1
 
 
@@ -115,7 +121,7 @@ def command(
     py = sys.executable
     if variant == "bare":
         return [py, str(HERE / "clients" / "bare.py"), str(targets), "--count", str(count)]
-    writer = ["--writer", "thread" if variant.endswith("-thread") else "process"]
+    writer = ["--writer", variant.rpartition("-")[2] if variant.endswith(WRITERS) else "process"]
     if variant.startswith("monitor"):
         cmd = [py, str(HERE / "clients" / "monitor.py"), str(targets), "--count", str(count)]
         return cmd + writer + (["--no-history"] if variant.endswith("nohist") else [])
@@ -317,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    variants = tuple(args.variants.split(",")) if args.variants else ALL_VARIANTS
+    variants = tuple(args.variants.split(",")) if args.variants else DEFAULT_VARIANTS
     pythons: dict[str, Path] = {}
     for flavour in KASA_FLAVOURS:
         if flavour in variants:

@@ -209,8 +209,10 @@ LABELS = {
     "bare": "bare asyncio client",
     "watch": "`watch --json` (history on)",
     "watch-nohist": "`watch --json --no-history`",
+    "watch-every": "`watch --json`, history storing every reading",
     "monitor": "Monitor + history (the dashboard's poll path)",
     "monitor-nohist": "Monitor, no history",
+    "monitor-every": "Monitor + history storing every reading",
     "kasa-speedups": "python-kasa 0.12 + kasa-crypt + orjson",
     "kasa-pure": "python-kasa 0.12, pure Python",
 }

@@ -69,7 +69,7 @@ async def test_monitor_rows_reach_the_database_through_the_process(
             enough.set()
 
     monitor.subscribe(count)
-    recorder, problem = start_recording(monitor, path=path)
+    recorder, problem = start_recording(monitor, path=path, min_spacing=0.0)  # every reading
     assert problem is None and recorder is not None
     assert isinstance(recorder.writer, HistoryProcessWriter)
     pid = recorder.writer.pid

@@ -349,7 +349,7 @@ async def test_absurd_readings_never_drop_a_sane_devices_history(
     monitor.add("sane", "127.0.0.1", sane.port)
     monitor.add("broken", "127.0.0.1", broken.port)
     writer = HistoryWriter(tmp_path / "history.sqlite3", batch_interval=30.0)
-    monitor.subscribe(HistoryRecorder(writer))
+    monitor.subscribe(HistoryRecorder(writer, min_spacing=0.0))  # every reading is stored
     caplog.set_level(logging.WARNING, logger="tplink_tui.store")
     try:
         for _ in range(POLLS):

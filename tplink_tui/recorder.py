@@ -5,6 +5,11 @@ The monitor calls the recorder for every snapshot; the recorder only queues rows
 work never takes the poll loop's GIL), so polling and the dashboard never wait
 on SQLite. A strip gets one row per metered outlet plus one whole-device row with
 the summed power, so totals need no joins.
+
+A device's readings are kept at least ``MIN_SPACING`` seconds apart: polling at 2 Hz
+or slower is stored whole, while ``watch -i 0.01`` (20 and more polls a second per
+device) is thinned to about two rows a second instead of filling the disk with
+samples no chart or energy sum can tell apart.
 """
 
 from __future__ import annotations
@@ -19,18 +24,30 @@ from .store.history_process import HistoryProcessWriter
 
 log = logging.getLogger(__name__)
 
+MIN_SPACING = 0.4
+"""Seconds between two stored readings of a device (2 Hz polls with jitter all pass)."""
+
 
 class HistoryRecorder:
     """A monitor subscriber that queues every fresh reading for the history."""
 
-    def __init__(self, writer: HistoryProcessWriter | HistoryWriter) -> None:
+    def __init__(
+        self, writer: HistoryProcessWriter | HistoryWriter, min_spacing: float = MIN_SPACING
+    ) -> None:
         self.writer = writer
+        self.min_spacing = min_spacing
+        self._stored: dict[str, float] = {}  # device key -> timestamp of its last stored row
 
     def __call__(self, snapshot: Snapshot) -> None:
         state = snapshot.state
         if not snapshot.fresh or state is None:
             return
-        add, key, ts = self.writer.add, snapshot.key, state.timestamp
+        key, ts = snapshot.key, state.timestamp
+        last = self._stored.get(key)
+        if last is not None and 0.0 <= ts - last < self.min_spacing:
+            return  # too soon after the last stored one (a clock set back stores at once)
+        self._stored[key] = ts
+        add = self.writer.add
         energy = state.energy
         if energy is not None:
             add(key, None, ts, energy.power_w, energy.voltage_v, energy.current_a, energy.total_kwh)
@@ -66,6 +83,7 @@ def start_recording(
     path: Path | str | None = None,
     process: bool = True,
     on_problem: Callable[[str], None] | None = None,
+    min_spacing: float = MIN_SPACING,
 ) -> tuple[HistoryRecorder | None, str | None]:
     """Subscribe a recorder to ``monitor``; (None, reason) when history is off or broken.
 
@@ -73,7 +91,8 @@ def start_recording(
     if a process cannot be started (no memory, no processes left), a thread in this
     process does the same work. ``on_problem`` hears each distinct later problem
     once (the writer process died, a batch could not be written), from a writer
-    thread: a front end hands it to its own loop.
+    thread: a front end hands it to its own loop. ``min_spacing``: seconds between
+    two stored readings of one device (0 stores every reading).
     """
     if not enabled:
         return None, None
@@ -90,7 +109,7 @@ def start_recording(
         return None, f"history is off: {exc}"
     if on_problem is not None:
         writer.on_error = _once(on_problem)
-    recorder = HistoryRecorder(writer)
+    recorder = HistoryRecorder(writer, min_spacing)
     monitor.subscribe(recorder)
     return recorder, None
 

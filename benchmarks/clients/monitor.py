@@ -7,7 +7,8 @@ The same ``Monitor`` (its own poll loop per device, ``start()``) and the same
 ``start_recording`` subscriber the dashboard uses; every device polled flat out
 (interval 1 ms) until each has ``--count`` readings. The history goes to
 ``$TPLINK_TUI_DATA_DIR`` (the benchmark points it at a temporary folder), written
-by the history process (``--writer thread``: the thread writer, for comparison).
+by the history process (``--writer thread``: the thread writer, ``--writer every``:
+every reading stored, for comparison).
 The last stderr line has this process's CPU and its reaped children's (the
 writer process) apart, so the benchmark can report both.
 """
@@ -31,9 +32,15 @@ if str(ROOT) not in sys.path:
 from tplink_tui.monitor import Monitor, Snapshot, Status  # noqa: E402
 from tplink_tui.recorder import start_recording  # noqa: E402
 
+WRITER_OPTIONS: dict[str, dict[str, Any]] = {
+    "process": {},  # as the dashboard records
+    "thread": {"process": False},  # the thread writer, as before the writer process
+    "every": {"min_spacing": 0.0},  # every reading stored, as before the recorder's spacing
+}
+
 
 async def main(
-    targets: list[tuple[str, int]], count: int, history: bool, process: bool
+    targets: list[tuple[str, int]], count: int, history: bool, writer: str
 ) -> dict[str, Any]:
     monitor = Monitor(interval=0.001, timeout=10.0)
     seen: dict[str, int] = {}
@@ -51,7 +58,7 @@ async def main(
             done.set()
 
     monitor.subscribe(on_snapshot)
-    recorder, problem = start_recording(monitor, enabled=history, process=process)
+    recorder, problem = start_recording(monitor, enabled=history, **WRITER_OPTIONS[writer])
     if problem:
         print(problem, file=sys.stderr)
     for host, port in targets:
@@ -99,8 +106,8 @@ if __name__ == "__main__":
     parser.add_argument("targets", type=Path)
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--no-history", dest="history", action="store_false")
-    parser.add_argument("--writer", choices=("process", "thread"), default="process")
+    parser.add_argument("--writer", choices=tuple(WRITER_OPTIONS), default="process")
     args = parser.parse_args()
     items = [(h, int(p)) for h, p in json.loads(args.targets.read_text())]
-    result = asyncio.run(main(items, args.count, args.history, args.writer == "process"))
+    result = asyncio.run(main(items, args.count, args.history, args.writer))
     print(json.dumps(result), file=sys.stderr)
