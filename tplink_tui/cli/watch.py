@@ -49,7 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-history",
         dest="history",
         action="store_false",
-        help="do not record readings in the energy history (recorded by default)",
+        help=(
+            "do not record readings in the energy history"
+            " (recorded by default, at most one every 0.4 s per device)"
+        ),
     )
     parser.set_defaults(func=run_watch)
 
