@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tplink_tui.gc_tune import GC_SETTLE_SECONDS, tune_gc  # noqa: E402
 from tplink_tui.monitor import Monitor, Snapshot, Status  # noqa: E402
 from tplink_tui.recorder import start_recording  # noqa: E402
 
@@ -45,17 +46,20 @@ async def main(
     monitor = Monitor(interval=0.001, timeout=10.0)
     seen: dict[str, int] = {}
     offline = 0
+    finished = 0  # devices with their --count readings (not a walk over all per reading)
     done = asyncio.Event()
 
     def on_snapshot(snap: Snapshot) -> None:
-        nonlocal offline
+        nonlocal offline, finished
         n = seen.get(snap.key, 0)
         if n >= count:
             return
-        seen[snap.key] = n + 1
+        seen[snap.key] = n = n + 1
         offline += snap.status is not Status.ONLINE
-        if len(seen) == len(targets) and all(v >= count for v in seen.values()):
-            done.set()
+        if n == count:
+            finished += 1
+            if finished == len(targets):
+                done.set()
 
     monitor.subscribe(on_snapshot)
     recorder, problem = start_recording(monitor, enabled=history, **WRITER_OPTIONS[writer])
@@ -64,6 +68,8 @@ async def main(
     for host, port in targets:
         monitor.add(f"{host}:{port}", host, port, transport="xor")
     monitor.start()
+    # As the dashboard does: once settled, what is alive is frozen out of the GC.
+    asyncio.get_running_loop().call_later(GC_SETTLE_SECONDS, tune_gc)
     await done.wait()
     await monitor.stop()
     threads = thread_cpu()  # before close(): the writer's threads end there

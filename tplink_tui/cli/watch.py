@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import sys
 from datetime import datetime
 from typing import Any, TextIO
 
 from ..errors import DeviceUnreachable, ProtocolError, UsageError
+from ..gc_tune import GC_SETTLE_SECONDS, tune_gc
 from ..monitor import Monitor, Snapshot, Status
 from ..present import power
 from ..recorder import start_recording
@@ -181,7 +181,7 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
         print(f"tplink-tui: warning: {monitor.open_files_note}", file=sys.stderr)
     # Once running, what is alive stays (targets, clients, modules): out of the
     # collector's way, so full collections do not walk it every few seconds.
-    asyncio.get_running_loop().call_later(2.0, _settle)
+    asyncio.get_running_loop().call_later(GC_SETTLE_SECONDS, tune_gc)
     try:
         await done.wait()
     finally:
@@ -190,11 +190,6 @@ async def _watch(args: argparse.Namespace, targets: dict[str, Target]) -> _Run:
         if recorder is not None:
             recorder.close()
     return result
-
-
-def _settle() -> None:
-    gc.collect()
-    gc.freeze()
 
 
 @verb
