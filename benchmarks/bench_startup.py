@@ -9,7 +9,8 @@
   the first frame has been written to the terminal. Then "q" quits the demo.
 - ``python -c "import tplink_tui.tui.app"``, ``tplink-tui --help`` and
   ``tplink-tui info HOST`` (one simulated HS110 in another process, see
-  ``devices.py``): wall time from spawn to exit, like hyperfine. ``--cli-only``
+  ``devices.py``; an empty HOME and no TPLINK_TUI_CONFIG, so the config folder is
+  found as on a user's machine): wall time from spawn to exit, like hyperfine. ``--cli-only``
   measures just these command-line rows (targets: --help <= 80 ms, info <= 90 ms).
 - two floors in the same run: ``python -c "pass"`` (the interpreter and site), and
   a bare asyncio ``info`` (``BARE_INFO`` below: import asyncio, one request, print
@@ -227,7 +228,10 @@ def cli_rows(env: dict[str, str], runs: int) -> list[dict[str, object]]:
 
     with start_devices("hs110", 1) as devs, tempfile.TemporaryDirectory() as home:
         host, port = devs.targets[0]
-        env = {**env, "TPLINK_TUI_CONFIG": f"{home}/config.json", "TPLINK_TUI_DATA_DIR": home}
+        # A user's start: the config folder from HOME (no TPLINK_TUI_CONFIG), empty.
+        env = {**env, "HOME": home, "TPLINK_TUI_DATA_DIR": home}
+        for name in ("TPLINK_TUI_CONFIG", "TPLINK_TUI_CREDENTIALS", "XDG_CONFIG_HOME"):
+            env.pop(name, None)
         info = [str(SCRIPT), "info", f"{host}:{port}"]
         return interleaved(
             [

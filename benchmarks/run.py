@@ -27,7 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
 RESULTS = HERE / "results"
-ORDER = ("codec", "poll", "compare", "startup", "history", "bridge", "dashboard")
+ORDER = ("codec", "poll", "compare", "startup", "history", "bridge", "dashboard", "instructions")
+DEFAULT = ORDER[:-1]  # instructions (callgrind, ~10 min) only when asked for with --only
 
 TARGET_CPU_PER_REQUEST_MS = 0.25
 TARGET_CYCLE_200_HS300_MS = 1000.0
@@ -75,6 +76,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "bridge": [*py, str(HERE / "bench_bridge.py"), "--out", str(RESULTS / "bridge.json")]
         + (["--quick"] if quick else []),
         "dashboard": dashboard,
+        "instructions": [*py, str(HERE / "bench_instructions.py")]
+        + (["--counts", "50,250", "--cycles", "6"] if quick else []),
     }
 
 
@@ -352,6 +355,20 @@ def summarize(started: float, argv: list[str]) -> str:
                     )
                 )
 
+    counted = load("instructions")
+    if counted:
+        out(f"### Instructions, callgrind ({when('instructions')}; no noise, user space only)\n")
+        out("| what | instructions | growth from the first count |")
+        out("|---|---:|---:|")
+        for r in counted.get("startup", []):
+            out(f"| {r['what']} | {r['instructions'] / 1e6:.1f} M | |")
+        for r in counted.get("growth", []):
+            out(
+                f"| {r['devices']} HS110, {r['variant']}, per update | {r['per_update']:,}"
+                f" | {r['growth']:+.1%} |"
+            )
+        out("")
+
     history = load("history")
     if history:
         out(
@@ -433,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=Path, help='poll devices from a JSON list of "host:port"')
     parser.add_argument("--duration", type=float, help="dashboard run in seconds (default 600)")
     args = parser.parse_args(argv)
-    chosen = ORDER if not args.only else tuple(n.strip() for n in args.only.split(","))
+    chosen = DEFAULT if not args.only else tuple(n.strip() for n in args.only.split(","))
     unknown = [n for n in chosen if n not in ORDER]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ORDER)}")

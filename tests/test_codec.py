@@ -151,3 +151,74 @@ def test_decode_json_accepts_objects() -> None:
 
 def test_errors_share_one_base() -> None:
     assert issubclass(ProtocolError, TplinkError)
+
+
+@pytest.fixture
+def fresh_json_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codec as in a new process: no request or reply seen, orjson not chosen yet."""
+    monkeypatch.setattr(codec, "_orjson", None)
+    monkeypatch.setattr(codec, "_json_calls", 0)
+
+
+@pytest.mark.usefixtures("fresh_json_choice")
+def test_orjson_takes_over_from_the_few_th_call_on() -> None:
+    import orjson
+
+    reply = b'{"system":{"get_sysinfo":{"alias":"Lamp","relay_state":1}}}'
+    for _ in range(codec.FAST_JSON_AFTER - 1):
+        assert codec.decode_json(reply) == json.loads(reply)
+    assert codec._orjson is None  # a one-shot verb's few calls: json alone
+    assert codec.decode_json(reply) == json.loads(reply)
+    assert codec._orjson is orjson
+    assert codec.encode_request({"a": "é"}) == '{"a":"é"}'.encode()
+
+
+AWKWARD_REPLIES = [
+    b'{"a":1}',
+    b'{"id":123456789012345678901234567890}',  # beyond 64 bits: json's exact int
+    b'{"t":"\\ud800x"}',  # a lone surrogate, repaired
+    b'{"n":NaN}',
+    b'{"a":' * 50 + b"1" + b"}" * 50,
+    b"\xef\xbb\xbf{}",
+    b"[1]",
+    b'{"a":"\xff"}',
+    b'{"alias":"\xe2\x98\x83 \\u00e9"}',
+]
+
+
+@pytest.mark.parametrize("plaintext", AWKWARD_REPLIES)
+def test_json_and_orjson_read_every_reply_alike(
+    monkeypatch: pytest.MonkeyPatch, plaintext: bytes
+) -> None:
+    import orjson
+
+    def read(fast: object) -> object:
+        monkeypatch.setattr(codec, "_orjson", fast)
+        try:
+            return codec.decode_json(plaintext)
+        except ProtocolError as exc:
+            return ("error", str(exc))
+
+    assert read(False) == read(orjson)
+
+
+@pytest.mark.usefixtures("fresh_json_choice")
+def test_no_file_left_for_the_import_means_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A poller at its open-files limit cannot open orjson's files: json does the work.
+    import builtins
+
+    from tplink_tui import untrusted
+
+    real_import = builtins.__import__
+
+    def no_files(name: str, *args: object, **kwargs: object) -> object:
+        if name == "orjson":
+            raise OSError(24, "Too many open files")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(untrusted, "_orjson", None)
+    monkeypatch.setattr(builtins, "__import__", no_files)
+    codec.prefer_fast_json()
+    assert codec._orjson is False
+    assert codec.decode_json(b'{"a":1}') == {"a": 1}
+    assert codec.encode_request({"a": 1}) == b'{"a":1}'

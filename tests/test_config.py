@@ -6,6 +6,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -467,3 +468,32 @@ def test_cli_corrupt_config_exit_4(cfg_path: Path, capsys) -> None:
     assert str(cfg_path) in err and len(err.strip().splitlines()) == 1
     assert _cli("devices", "add", "127.0.0.1") == 4
     assert cfg_path.read_text() == "{nope"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the shortcut is Linux's")
+@pytest.mark.parametrize(
+    ("xdg", "home"),
+    [
+        (None, "/home/ann"),
+        ("/srv/conf", "/home/ann"),
+        ("/srv/conf/", "/home/ann"),
+        ("relative/conf", "/home/ann"),
+        ("", "/home/ann/"),
+        (None, "/"),
+        (None, "relative-home"),
+        ("/srv/conf", None),
+    ],
+)
+def test_the_config_folder_is_where_platformdirs_puts_it(
+    monkeypatch: pytest.MonkeyPatch, xdg: str | None, home: str | None
+) -> None:
+    import platformdirs
+
+    from tplink_tui.store.config_path import APP_NAME, user_config_dir
+
+    for name, value in (("XDG_CONFIG_HOME", xdg), ("HOME", home)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert user_config_dir() == platformdirs.user_config_dir(APP_NAME)

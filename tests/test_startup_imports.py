@@ -61,8 +61,9 @@ NOT_FOR_INFO = (
     "tplink_tui.cli.rules_table",
     "tplink_tui.devices.rules",
     "platformdirs",
+    "orjson",
 )
-"""What info skips when no config or credentials file exists (TPLINK_TUI_CONFIG set)."""
+"""What info skips when no config or credentials file exists."""
 
 NOT_FOR_HELP = (
     *NOT_FOR_INFO,
@@ -79,13 +80,16 @@ NOT_FOR_HELP = (
 )
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, set[str]]:
+def run(
+    *args: str, env: dict[str, str] | None = None, drop: tuple[str, ...] = ()
+) -> tuple[int, str, set[str]]:
+    child_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in drop}
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env=child_env,
     )
     lines = result.stderr.splitlines()
     listed = next((line for line in lines if line.startswith("MODULES ")), None)
@@ -117,6 +121,22 @@ def test_info_on_a_plug_imports_only_the_client(sim_thread: ThreadedSimulator) -
     assert code == 0 and "Fridge" in out and "signal" in out
     assert loaded(modules, NOT_FOR_INFO) == []
     assert {"asyncio", "tplink_tui.devices.client"} <= modules
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the shortcut is Linux's")
+def test_info_finds_the_config_folder_without_platformdirs(
+    sim_thread: ThreadedSimulator, tmp_path: Path
+) -> None:
+    # A user's start: no TPLINK_TUI_CONFIG, the folder from HOME (XDG_CONFIG_HOME unset).
+    plug = sim_thread.add("hs110", "Fridge")
+    code, out, modules = run(
+        "info",
+        f"127.0.0.1:{plug.port}",
+        env={"HOME": str(tmp_path)},
+        drop=("TPLINK_TUI_CONFIG", "TPLINK_TUI_CREDENTIALS", "XDG_CONFIG_HOME"),
+    )
+    assert code == 0 and "Fridge" in out
+    assert loaded(modules, NOT_FOR_INFO) == []
 
 
 def test_info_json_imports_only_the_client(sim_thread: ThreadedSimulator) -> None:

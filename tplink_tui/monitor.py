@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from . import codec
 from .devices.client import DeviceClient
 from .devices.models import DeviceState, SysInfo
 from .errors import AuthenticationError, TplinkError
@@ -303,6 +304,7 @@ class Monitor:
     def start(self) -> None:
         """Start polling; call from inside the running event loop."""
         self._started = True
+        codec.prefer_fast_json()
         self._fit_open_files()
         for device in self._devices.values():
             if device.task is None:

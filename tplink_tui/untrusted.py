@@ -176,7 +176,7 @@ def fast_json() -> Any:
     if _orjson is None:
         try:
             import orjson
-        except ImportError:  # pragma: no cover - a dependency; json alone still works
+        except (ImportError, OSError):  # not installed, or no file left to open: json
             _orjson = False
         else:
             _orjson = orjson
