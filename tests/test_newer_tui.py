@@ -125,7 +125,14 @@ async def test_login_dialog_wrong_then_right_password(
     toasts = Toasts(app)
     async with app.run_test(size=SIZE) as pilot:
         key = saved.address
-        await wait_for(pilot, lambda: isinstance(app.screen, CredentialsScreen), timeout=12)
+        # Pushed is not composed yet: wait for the dialog's fields (a busy machine shows it).
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CredentialsScreen) and bool(app.screen.query("#login-user"))
+            ),
+            timeout=12,
+        )
         view = app.views[key]
         assert view.needs_login and status_text(view) == "needs login"
         assert any("Log in to Kettle" in str(c.title) for c in device_system_commands(app))

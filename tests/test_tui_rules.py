@@ -80,7 +80,10 @@ async def test_add_edit_pause_delete_a_schedule_rule(simulator: Simulator, tmp_p
         assert rows(screen) == ["weekdays 07:30 \u2192 on"]
         # edit: the dialog opens on the rule; change the time and the action
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, RuleEditScreen))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RuleEditScreen) and bool(app.screen.query("#rule-at")),
+        )  # pushed, and composed
         assert app.screen.query_one("#rule-at", Input).value == "07:30"
         assert app.screen.query_one("#rule-days", Input).value == "weekdays"
         await fill(pilot, app, at="22:15", until="")
