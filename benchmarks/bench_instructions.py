@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_compare import GROWTH_VARIANTS, command  # noqa: E402
-from benchmarks.bench_startup import BARE_INFO, SCRIPT  # noqa: E402
+from benchmarks.bench_startup import BARE_INFO, SCRIPT, user_home  # noqa: E402
 from benchmarks.devices import start_devices  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -65,9 +65,7 @@ def instructions(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def child_env(home: str) -> dict[str, str]:
-    env = {**os.environ, "HOME": home, "TPLINK_TUI_DATA_DIR": home}
-    for name in ("TPLINK_TUI_CONFIG", "TPLINK_TUI_CREDENTIALS", "XDG_CONFIG_HOME"):
-        env.pop(name, None)
+    env = user_home(dict(os.environ), home)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's install: from bytecode caches
     env["PYTHONPYCACHEPREFIX"] = f"{home}/pycache"
     return env

@@ -222,16 +222,22 @@ def interleaved(
     return rows
 
 
+def user_home(env: dict[str, str], home: str) -> dict[str, str]:
+    """``env`` as on a user's machine: the config folder found from an empty HOME (no
+    TPLINK_TUI_CONFIG or XDG_CONFIG_HOME), the history in ``home`` too."""
+    env = {**env, "HOME": home, "TPLINK_TUI_DATA_DIR": home}
+    for name in ("TPLINK_TUI_CONFIG", "TPLINK_TUI_CREDENTIALS", "XDG_CONFIG_HOME"):
+        env.pop(name, None)
+    return env
+
+
 def cli_rows(env: dict[str, str], runs: int) -> list[dict[str, object]]:
     """--help, and info against one device served by another process, interleaved."""
     from benchmarks.devices import start_devices
 
     with start_devices("hs110", 1) as devs, tempfile.TemporaryDirectory() as home:
         host, port = devs.targets[0]
-        # A user's start: the config folder from HOME (no TPLINK_TUI_CONFIG), empty.
-        env = {**env, "HOME": home, "TPLINK_TUI_DATA_DIR": home}
-        for name in ("TPLINK_TUI_CONFIG", "TPLINK_TUI_CREDENTIALS", "XDG_CONFIG_HOME"):
-            env.pop(name, None)
+        env = user_home(env, home)
         info = [str(SCRIPT), "info", f"{host}:{port}"]
         return interleaved(
             [

@@ -19,8 +19,9 @@ from .errors import ProtocolError
 
 # orjson, a compiled parser about 3x json's speed, from a process's FAST_JSON_AFTER-th
 # request or reply on; json stays the reference and fallback. Its import (~20 M
-# instructions, 5 ms) is worth some 700 replies of a few µs saved each: a one-shot verb
-# (info on a strip: 14 calls) never takes it, a poller from its first second or so.
+# instructions, 12 to 26 ms here) saves ~7 µs a plug's reply: worth it after a few
+# thousand replies, which a poller reaches in seconds and a one-shot verb never does
+# (info on a strip: 16 calls). A Monitor takes it at once (prefer_fast_json).
 # _orjson: None while not chosen yet, then the module, or False when it is missing.
 FAST_JSON_AFTER = 64
 _orjson: Any = None
@@ -39,11 +40,11 @@ def _choose_json() -> Any:
     """Count one json call; the FAST_JSON_AFTER-th chooses orjson if it is installed.
 
     Returns what this call uses: orjson, or False for json."""
-    global _orjson, _json_calls
+    global _json_calls
     _json_calls += 1
     if _json_calls < FAST_JSON_AFTER:
         return False
-    _orjson = untrusted.fast_json() or False
+    prefer_fast_json()
     return _orjson
 
 

@@ -38,7 +38,7 @@ def user_config_dir() -> str:
     """platformdirs' user config folder for the app; on Linux its common cases directly.
 
     Importing platformdirs (tempfile, shutil, random with it) costs about 40 M
-    instructions, ~10 ms: more than ``info`` spends on its own work. On Linux with an
+    instructions: more than ``info`` spends on its own work. On Linux with an
     absolute ``$XDG_CONFIG_HOME``, or an absolute ``$HOME`` and no usable
     ``$XDG_CONFIG_HOME``, its answer is one join (a test holds the two equal);
     anything else asks platformdirs.
